@@ -1,0 +1,44 @@
+/* main.c — `qv_bench [--quick] [SECTION...]`: runs the benchmark sections (all by default). */
+#include <stdio.h>
+#include <string.h>
+
+#include "bench.h"
+
+int qv_bench_bitmap(int quick);
+
+static const struct {
+  const char *name;
+  qv_bench_fn fn;
+  const char *what;
+} sections[] = {
+    {"bitmap", qv_bench_bitmap, "bitmap popcount/and/or/extend vs a byte-at-a-time loop"},
+};
+
+int main(int argc, char **argv) {
+  int quick = 0, any = 0, rc = 0;
+  for (int i = 1; i < argc; i++) {
+    if (strcmp(argv[i], "--quick") == 0) quick = 1;
+    else if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
+      printf("usage: qv_bench [--quick] [SECTION...]\nsections:\n");
+      for (size_t s = 0; s < sizeof sections / sizeof sections[0]; s++)
+        printf("  %-10s %s\n", sections[s].name, sections[s].what);
+      return 0;
+    }
+  }
+  for (size_t s = 0; s < sizeof sections / sizeof sections[0]; s++) {
+    int want = 1;
+    for (int i = 1; i < argc; i++)
+      if (argv[i][0] != '-') want = 0;
+    for (int i = 1; i < argc; i++)
+      if (strcmp(argv[i], sections[s].name) == 0) want = 1;
+    if (!want) continue;
+    any = 1;
+    printf("== %s: %s\n", sections[s].name, sections[s].what);
+    if (sections[s].fn(quick) != 0) rc = 1;
+  }
+  if (!any) {
+    fprintf(stderr, "qv_bench: no such section (try --help)\n");
+    return 2;
+  }
+  return rc;
+}
