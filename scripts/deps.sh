@@ -6,8 +6,8 @@ what=${1:-build}
 pkgs=(cmake make gcc pkgconf libc6-dev libzstd-dev liblz4-dev libxxhash-dev zlib1g-dev)
 case "$what" in
   build) ;;
-  test) pkgs+=(clang libclang-rt-14-dev binutils) ;;
-  bench) pkgs+=(clang libclang-rt-14-dev binutils python3-numpy python3-zarr python3-h5py) ;;
+  test) pkgs+=(clang libclang-rt-14-dev binutils libjansson-dev) ;;
+  bench) pkgs+=(clang libclang-rt-14-dev binutils libjansson-dev python3-numpy python3-zarr python3-h5py) ;;
   *) echo "usage: $0 [build|test|bench]" >&2; exit 2 ;;
 esac
 missing=()

@@ -47,10 +47,12 @@ QV_API void qv_bits_copy(uint8_t *dst, size_t dst_off, const uint8_t *src, size_
 /* ---- immutable bitmap ------------------------------------------------------------------- */
 
 /* A bitmap over bits [bit_offset, bit_offset+len) of *buf (a new reference is taken; *buf is
- * not consumed). QV_E_RANGE when the buffer is too short. Counts unset bits. */
+ * not consumed). QV_E_RANGE when the buffer is shorter than ceil((bit_offset+len)/8) bytes or
+ * bit_offset+len overflows. Counts unset bits (word-wise). */
 QV_API qv_status qv_bitmap_from_buffer(const qv_buffer *buf, size_t bit_offset, size_t len,
                                        qv_bitmap *out, qv_error *err);
-/* A new bitmap of `len` bits copied from raw memory at bit offset `bit_offset`. */
+/* A new bitmap of `len` bits copied from raw memory at bit offset `bit_offset` (the copy is at
+ * bit offset 0; bits past len in its last byte are zero). QV_E_NOMEM. */
 QV_API qv_status qv_bitmap_copy_bits(const uint8_t *data, size_t bit_offset, size_t len,
                                      const qv_allocator *a, qv_bitmap *out, qv_error *err);
 /* True unless b is the absent ("all valid") bitmap. */
@@ -64,13 +66,17 @@ QV_API void qv_bitmap_ref(const qv_bitmap *src, qv_bitmap *dst);
 QV_API void qv_bitmap_unref(qv_bitmap *b);
 QV_API void qv_bitmap_move(qv_bitmap *src, qv_bitmap *dst);
 /* O(1) in the bytes moved: a new reference to bits [offset, offset+len). The unset count is
- * recomputed over the smaller of the slice or the removed ends. QV_E_RANGE if out of bounds. */
+ * recomputed over the smaller of the slice or the removed ends. QV_E_RANGE if out of bounds.
+ * A slice of an absent bitmap is absent (with the slice's length). */
 QV_API qv_status qv_bitmap_slice(const qv_bitmap *b, size_t offset, size_t len, qv_bitmap *out,
                                  qv_error *err);
-/* Equality by value (lengths and every bit), whatever the offsets. */
+/* Equality by value (lengths and every bit), whatever the offsets. An absent bitmap counts as
+ * all set, so it equals a present bitmap of the same length with no unset bit. */
 QV_API bool qv_bitmap_equal(const qv_bitmap *a, const qv_bitmap *b);
 
-/* Iterates over maximal runs of set bits, in order. */
+/* Iterates over maximal runs of set bits, in order (word-wise: all-zero and all-one words are
+ * skipped whole). The iterator borrows b's bytes: b must outlive it. An absent bitmap is one
+ * run. */
 typedef struct qv_bitmap_runs {
   const uint8_t *data;
   size_t offset, len, pos;
@@ -103,10 +109,10 @@ QV_API qv_status qv_mbitmap_extend_const(qv_mbitmap *mb, bool v, size_t n, qv_er
 /* Appends bits [offset, offset+len) of raw memory. */
 QV_API qv_status qv_mbitmap_extend_bits(qv_mbitmap *mb, const uint8_t *data, size_t offset,
                                         size_t len, qv_error *err);
-/* Appends every bit of b (an absent bitmap of length n appends n set bits: pass n). */
+/* Appends every bit of b. An absent bitmap (buf.data NULL) with len n appends n set bits. */
 QV_API qv_status qv_mbitmap_extend(qv_mbitmap *mb, const qv_bitmap *b, qv_error *err);
 /* In place: mb = mb OP other, bit by bit; other.len must equal mb->len (QV_E_INVALID otherwise);
- * other may have any bit offset. */
+ * other may have any bit offset; an absent other counts as all set. Word-wise. */
 QV_API qv_status qv_mbitmap_and(qv_mbitmap *mb, const qv_bitmap *other, qv_error *err);
 QV_API qv_status qv_mbitmap_or(qv_mbitmap *mb, const qv_bitmap *other, qv_error *err);
 QV_API qv_status qv_mbitmap_xor(qv_mbitmap *mb, const qv_bitmap *other, qv_error *err);
@@ -114,7 +120,8 @@ QV_API void qv_mbitmap_not(qv_mbitmap *mb);
 /* Number of unset bits. */
 QV_API size_t qv_mbitmap_unset_count(const qv_mbitmap *mb);
 /* Freezes into an immutable bitmap without copying; mb is left empty and reusable. With
- * `elide_all_set` true and no unset bits, *out is the absent bitmap and the memory is freed. */
+ * `elide_all_set` true and no unset bits, *out is the absent bitmap (buf empty, len kept, unset
+ * 0) and the memory is freed. QV_E_NOMEM (mb untouched) if the owner record cannot be made. */
 QV_API qv_status qv_mbitmap_finish(qv_mbitmap *mb, bool elide_all_set, qv_bitmap *out,
                                    qv_error *err);
 

@@ -6,6 +6,11 @@
 #include "quiver/alloc.h"
 #include "quiver/buffer.h"
 #include "quiver/bitmap.h"
+#include "quiver/type.h"
+#include "quiver/array.h"
+#include "quiver/builder.h"
+#include "quiver/table.h"
+#include "quiver/ipc.h"
 
 #ifdef __cplusplus
 extern "C" {

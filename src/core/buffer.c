@@ -40,7 +40,7 @@ static void owner_destroy(qv_buffer_owner *o) {
 /* Takes ownership of `ptr` (allocated by `a` with `capacity` bytes, align 64). */
 static qv_status owner_adopt(const qv_allocator *a, uint8_t *ptr, size_t size, size_t capacity,
                              qv_buffer *out, qv_error *err) {
-  qv_buffer_owner *o;
+  qv_buffer_owner *o = NULL;
   qv_status s = owner_new(a, &o, err);
   if (s < 0) {
     qv_mem_free(a, ptr, capacity, QV_ALIGNMENT);
@@ -91,7 +91,7 @@ qv_status qv_buffer_copy(const void *data, size_t len, const qv_allocator *a, qv
 
 qv_status qv_buffer_wrap(const void *data, size_t len, qv_release_fn release, void *ctx,
                          const qv_allocator *a, qv_buffer *out, qv_error *err) {
-  qv_buffer_owner *o;
+  qv_buffer_owner *o = NULL;
   qv_status s = owner_new(a, &o, err);
   if (s < 0) {
     if (release) release(ctx, data, len);
@@ -237,7 +237,7 @@ qv_status qv_mbuffer_finish(qv_mbuffer *mb, qv_buffer *out, qv_error *err) {
     out->len = 0;
     return QV_OK;
   }
-  qv_buffer_owner *o;
+  qv_buffer_owner *o = NULL;
   QV_TRY(owner_new(&mb->alloc, &o, err)); /* on failure mb is untouched */
   o->ptr = mb->data;
   o->size = mb->len;

@@ -41,8 +41,9 @@ static void *t_alloc(void *user, size_t size, size_t align) {
   }
   size_t pre = align > HDR ? align : HDR;
   size_t total = pre + size;
-  size_t rounded = (total + align - 1) & ~(align - 1);
-  uint8_t *base = aligned_alloc(align < 16 ? 16 : align, rounded);
+  size_t a2 = align < 16 ? 16 : align;
+  size_t rounded = (total + a2 - 1) & ~(a2 - 1);
+  uint8_t *base = aligned_alloc(a2, rounded);
   if (!base) return NULL;
   uint8_t *p = base + pre;
   size_t meta[3] = {size, align, pre};

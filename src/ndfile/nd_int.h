@@ -1,0 +1,155 @@
+/* nd_int.h — ndfile internals shared by the module's files: in-memory layer model, footer
+ * codec, chunk codecs, the decoded-chunk cache and region helpers. Not installed. */
+#ifndef QV_ND_INT_H
+#define QV_ND_INT_H
+
+#include <pthread.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "core/core_int.h"
+#include "quiver/ndfile.h"
+
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ != __ORDER_LITTLE_ENDIAN__
+#error "ndfile stores elements in host order; only little-endian hosts are supported"
+#endif
+
+#define ND_VERSION 1u
+#define ND_HEADER_LEN 16u
+#define ND_TRAILER_LEN 40u
+#define ND_CHUNK_ENT_LEN 72u
+#define ND_FLAG_BASE 1u
+#define ND_KIND_DEFINE 1
+#define ND_KIND_UPDATE 2
+#define ND_KIND_TOMBSTONE 3
+#define ND_CHUNK_HAS_MINMAX 1u
+
+extern const uint8_t qv__nd_magic_head[8];
+extern const uint8_t qv__nd_magic_tail[8];
+
+/* ---- a bump arena (per layer / per view) ---- */
+typedef struct nd_arena_blk nd_arena_blk;
+typedef struct nd_arena {
+  const qv_allocator *alloc;
+  nd_arena_blk *head;
+} nd_arena;
+void qv__nd_arena_init(nd_arena *a, const qv_allocator *alloc);
+void qv__nd_arena_free(nd_arena *a);
+void *qv__nd_arena_alloc(nd_arena *a, size_t size); /* 16-aligned, zeroed; NULL on OOM */
+char *qv__nd_arena_strndup(nd_arena *a, const char *s, size_t n);
+
+/* ---- model ---- */
+typedef struct nd_chunk_ent {
+  uint64_t chunk, offset, stored_len, raw_len;
+  uint32_t codec, flags;
+  uint64_t hash, n_fill, min, max;
+} nd_chunk_ent;
+
+typedef struct nd_attr {
+  char *key;
+  qv_nd_attr_kind kind;
+  bool is_list;
+  size_t count;
+  void *values; /* uint8_t[] / int64_t[] / double[] / qv_nd_bytes[] (bytes follow in the block) */
+} nd_attr;
+
+typedef struct nd_meta {
+  char *name;
+  qv_nd_dtype dtype;
+  uint32_t rank;
+  uint64_t shape[QV_ND_MAX_RANK], chunk[QV_ND_MAX_RANK];
+  char *dims[QV_ND_MAX_RANK]; /* never NULL ("" when unnamed) */
+  uint8_t *fill;
+  size_t fill_len;
+  uint32_t codec;
+  int level;
+  nd_attr *attrs;
+  size_t n_attrs;
+  /* derived */
+  size_t width;                 /* element bytes; 0 for var */
+  uint64_t grid[QV_ND_MAX_RANK]; /* chunks per dimension */
+  uint64_t n_chunks, count;
+} nd_meta;
+
+typedef struct nd_entry {
+  uint8_t kind;
+  nd_meta meta; /* name always set; the rest unless TOMBSTONE */
+  nd_chunk_ent *chunks;
+  uint64_t n_chunks;
+} nd_entry;
+
+typedef struct nd_layer {
+  uint64_t seq;
+  uint32_t flags;
+  uint64_t size;
+  char *path;
+  nd_entry *entries;
+  size_t n_entries;
+  nd_arena arena;
+} nd_layer;
+
+/* Footer parse of layer bytes (whole object). Fills *out (arena inited by the caller).
+ * `data_end` receives where the footer starts. */
+qv_status qv__nd_layer_parse_tail(const uint8_t *trailer, uint64_t obj_size,
+                                  const qv_nd_limits *lim, uint64_t *footer_len,
+                                  uint64_t *footer_hash, qv_error *err);
+qv_status qv__nd_footer_parse(const uint8_t *p, size_t len, uint64_t seq, uint64_t data_end,
+                              const qv_nd_limits *lim, nd_layer *out, qv_error *err);
+/* Loads and checks layer `seq` of the file at `path`. */
+qv_status qv__nd_layer_load(qv_nd_store *st, const char *path, uint64_t seq,
+                            const qv_nd_limits *lim, const qv_allocator *a, nd_layer *out,
+                            qv_error *err);
+void qv__nd_layer_free(nd_layer *l);
+/* Footer serialisation of one entry / header / trailer. */
+qv_status qv__nd_put_entry(qv_mbuffer *b, const nd_entry *e, qv_error *err);
+void qv__nd_header(uint8_t out[ND_HEADER_LEN]);
+void qv__nd_trailer(uint8_t out[ND_TRAILER_LEN], uint64_t footer_len, uint64_t footer_hash);
+uint64_t qv__nd_hash(const void *p, size_t n);
+/* "P/layer-%020llu.qnd" into buf. */
+void qv__nd_layer_name(char *buf, size_t cap, const char *path, uint64_t seq);
+/* Parses the layer number out of an object name under P/; false when not a layer name. */
+bool qv__nd_layer_seq(const char *name, size_t prefix_len, uint64_t *seq);
+
+/* Fills derived fields and checks the definition (limits, overflow). `what` names the array. */
+qv_status qv__nd_meta_derive(nd_meta *m, const qv_nd_limits *lim, qv_error *err);
+bool qv__nd_type_valid(qv_nd_dtype t);
+bool qv__nd_type_var(qv_nd_dtype t);
+/* Clipped element count of chunk number c, and the chunk's origin/extent. */
+uint64_t qv__nd_chunk_extent(const nd_meta *m, uint64_t c, uint64_t *origin, uint64_t *extent);
+/* Statistics of a raw chunk. */
+void qv__nd_chunk_stats(const nd_meta *m, const uint8_t *raw, size_t raw_len, uint64_t nelem,
+                        nd_chunk_ent *e);
+
+/* ---- codecs ---- */
+size_t qv__nd_codec_bound(uint32_t id, size_t len, qv_error *err); /* 0 + err: unknown */
+qv_status qv__nd_encode(uint32_t id, int level, const void *src, size_t len, void *dst,
+                        size_t cap, size_t *out_len, qv_error *err);
+qv_status qv__nd_decode(uint32_t id, const void *src, size_t len, void *dst, size_t raw_len,
+                        qv_error *err);
+bool qv__nd_codec_known(uint32_t id);
+
+/* ---- decoded-chunk cache (thread-safe, refcounted entries) ---- */
+typedef struct nd_cache nd_cache;
+typedef struct nd_cached {
+  const uint8_t *data;
+  size_t len;
+  void *ent_; /* private */
+} nd_cached;
+qv_status qv__nd_cache_new(size_t budget, const qv_allocator *a, nd_cache **out, qv_error *err);
+void qv__nd_cache_free(nd_cache *c);
+bool qv__nd_cache_get(nd_cache *c, uint64_t seq, uint64_t off, nd_cached *out);
+/* Inserts `data` (allocated with the cache's allocator, len bytes, align 64; ownership passes
+ * to the cache in every case, freed on failure) and returns a reference in *out. */
+qv_status qv__nd_cache_put(nd_cache *c, uint64_t seq, uint64_t off, uint8_t *data, size_t len,
+                           nd_cached *out, qv_error *err);
+void qv__nd_cache_release(nd_cache *c, nd_cached *h);
+void qv__nd_cache_clear(nd_cache *c);
+
+/* ---- region helpers ---- */
+/* Copies the box `count` at src_start in a row-major src of src_shape to dst_start in dst of
+ * dst_shape; width bytes per element. rank 0 copies one element. */
+void qv__nd_copy_box(uint32_t rank, size_t width, const uint8_t *src, const uint64_t *src_shape,
+                     const uint64_t *src_start, uint8_t *dst, const uint64_t *dst_shape,
+                     const uint64_t *dst_start, const uint64_t *count);
+
+#endif

@@ -1,0 +1,252 @@
+/* posix.c — the ndfile store over a directory: pread for ranged reads; publication by writing
+ * a temporary file, fsync, then link() to the final name (atomic, fails if it exists) or
+ * rename(); sync fsyncs the containing directory. */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "ndfile/store/store_int.h"
+
+typedef struct pstore {
+  qv_nd_store base;
+  const qv_allocator *alloc;
+  char *root;
+  pthread_mutex_t mu;
+  uint64_t counter;
+} pstore;
+
+typedef struct pwriter {
+  pstore *s;
+  int fd;
+  char tmp[4096], final[4096];
+} pwriter;
+
+static qv_status full_path(pstore *s, const char *path, char *buf, size_t cap, qv_error *err) {
+  QV_TRY(qv__nd_path_check(path, err));
+  int n = snprintf(buf, cap, "%s/%s", s->root, path);
+  if (n < 0 || (size_t)n >= cap) return qv_error_set(err, QV_E_LIMIT, "path '%s' is too long", path);
+  return QV_OK;
+}
+
+static qv_status io_err(qv_error *err, const char *op, const char *path) {
+  int e = errno;
+  return qv_error_set(err, e == ENOENT ? QV_E_NOTFOUND : QV_E_IO, "%s '%s': %s", op, path,
+                      strerror(e));
+}
+
+static qv_status p_read_at(qv_nd_store *st, const char *path, uint64_t off, void *buf, size_t len,
+                           qv_error *err) {
+  pstore *s = (pstore *)st;
+  char fp[4096];
+  QV_TRY(full_path(s, path, fp, sizeof fp, err));
+  int fd = open(fp, O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return io_err(err, "open", fp);
+  size_t done = 0;
+  while (done < len) {
+    ssize_t r = pread(fd, (uint8_t *)buf + done, len - done, (off_t)(off + done));
+    if (r < 0 && errno == EINTR) continue;
+    if (r < 0) {
+      qv_status st2 = io_err(err, "read", fp);
+      close(fd);
+      return st2;
+    }
+    if (r == 0) {
+      close(fd);
+      return qv_error_set(err, QV_E_RANGE, "'%s': bytes [%llu, +%zu) beyond the end of the file",
+                          fp, (unsigned long long)off, len);
+    }
+    done += (size_t)r;
+  }
+  close(fd);
+  return QV_OK;
+}
+
+static qv_status p_size(qv_nd_store *st, const char *path, uint64_t *out, qv_error *err) {
+  pstore *s = (pstore *)st;
+  char fp[4096];
+  struct stat sb;
+  QV_TRY(full_path(s, path, fp, sizeof fp, err));
+  if (stat(fp, &sb) != 0) return io_err(err, "stat", fp);
+  if (!S_ISREG(sb.st_mode)) return qv_error_set(err, QV_E_NOTFOUND, "'%s' is not a file", fp);
+  *out = (uint64_t)sb.st_size;
+  return QV_OK;
+}
+
+static qv_status p_list(qv_nd_store *st, const char *prefix, qv_nd_list_fn fn, void *ctx,
+                        qv_error *err) {
+  pstore *s = (pstore *)st;
+  char dir[4096], name[4096];
+  const char *slash = strrchr(prefix, '/');
+  size_t dl = slash ? (size_t)(slash - prefix) : 0;
+  int n = snprintf(dir, sizeof dir, "%s/%.*s", s->root, (int)dl, prefix);
+  if (n < 0 || (size_t)n >= sizeof dir) return qv_error_set(err, QV_E_LIMIT, "prefix too long");
+  const char *base = slash ? slash + 1 : prefix;
+  size_t bl = strlen(base);
+  DIR *d = opendir(dir);
+  if (!d) return errno == ENOENT ? QV_OK : io_err(err, "opendir", dir);
+  struct dirent *e;
+  while ((e = readdir(d))) {
+    if (e->d_name[0] == '.' || strncmp(e->d_name, base, bl) != 0) continue;
+    n = snprintf(name, sizeof name, "%.*s%s%s", (int)dl, prefix, dl ? "/" : "", e->d_name);
+    if (n < 0 || (size_t)n >= sizeof name) continue;
+    uint64_t sz = 0;
+    if (p_size(st, name, &sz, NULL) != QV_OK) continue;
+    if (fn(ctx, name, sz)) break;
+  }
+  closedir(d);
+  return QV_OK;
+}
+
+static qv_status mkdirs(char *fp, qv_error *err) {
+  /* create every parent directory of fp */
+  for (char *p = strchr(fp + 1, '/'); p; p = strchr(p + 1, '/')) {
+    *p = 0;
+    if (mkdir(fp, 0777) != 0 && errno != EEXIST) {
+      qv_status r = io_err(err, "mkdir", fp);
+      *p = '/';
+      return r;
+    }
+    *p = '/';
+  }
+  return QV_OK;
+}
+
+static qv_status p_writer_open(qv_nd_store *st, const char *path, qv_nd_store_writer **out,
+                               qv_error *err) {
+  pstore *s = (pstore *)st;
+  pwriter *w = qv_mem_calloc(s->alloc, sizeof *w, 0);
+  if (!w) return qv__nomem(err, "posix writer", sizeof *w);
+  w->s = s;
+  qv_status r = full_path(s, path, w->final, sizeof w->final, err);
+  if (r < 0) goto fail;
+  r = mkdirs(w->final, err);
+  if (r < 0) goto fail;
+  pthread_mutex_lock(&s->mu);
+  uint64_t c = ++s->counter;
+  pthread_mutex_unlock(&s->mu);
+  char *slash = strrchr(w->final, '/');
+  int n = snprintf(w->tmp, sizeof w->tmp, "%.*s/.tmp-%ld-%llu-%s", (int)(slash - w->final),
+                   w->final, (long)getpid(), (unsigned long long)c, slash + 1);
+  if (n < 0 || (size_t)n >= sizeof w->tmp) {
+    r = qv_error_set(err, QV_E_LIMIT, "path '%s' is too long", path);
+    goto fail;
+  }
+  w->fd = open(w->tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0666);
+  if (w->fd < 0) {
+    r = io_err(err, "create", w->tmp);
+    goto fail;
+  }
+  *out = (qv_nd_store_writer *)w;
+  return QV_OK;
+fail:
+  qv_mem_free(s->alloc, w, sizeof *w, 0);
+  return r;
+}
+
+static qv_status p_writer_append(qv_nd_store_writer *wr, const void *data, size_t len,
+                                 qv_error *err) {
+  pwriter *w = (pwriter *)wr;
+  const uint8_t *p = data;
+  while (len) {
+    ssize_t r = write(w->fd, p, len);
+    if (r < 0 && errno == EINTR) continue;
+    if (r < 0) return io_err(err, "write", w->tmp);
+    p += r;
+    len -= (size_t)r;
+  }
+  return QV_OK;
+}
+
+static void p_writer_abort(qv_nd_store_writer *wr) {
+  pwriter *w = (pwriter *)wr;
+  if (!w) return;
+  if (w->fd >= 0) close(w->fd);
+  unlink(w->tmp);
+  qv_mem_free(w->s->alloc, w, sizeof *w, 0);
+}
+
+static qv_status p_writer_commit(qv_nd_store_writer *wr, unsigned flags, qv_error *err) {
+  pwriter *w = (pwriter *)wr;
+  qv_status r = QV_OK;
+  if (fsync(w->fd) != 0) r = io_err(err, "fsync", w->tmp);
+  if (close(w->fd) != 0 && r == QV_OK) r = io_err(err, "close", w->tmp);
+  w->fd = -1;
+  if (r == QV_OK) {
+    if (flags & QV_ND_PUT_IF_ABSENT) {
+      /* link() never replaces an existing name: the atomic conditional create */
+      if (link(w->tmp, w->final) != 0)
+        r = errno == EEXIST ? qv_error_set(err, QV_E_EXISTS, "'%s' already exists", w->final)
+                            : io_err(err, "link", w->final);
+    } else if (rename(w->tmp, w->final) != 0) {
+      r = io_err(err, "rename", w->final);
+    }
+  }
+  p_writer_abort(wr); /* unlinks the temporary name (gone already after rename) */
+  return r;
+}
+
+static qv_status p_remove(qv_nd_store *st, const char *path, qv_error *err) {
+  pstore *s = (pstore *)st;
+  char fp[4096];
+  QV_TRY(full_path(s, path, fp, sizeof fp, err));
+  if (unlink(fp) != 0) return io_err(err, "unlink", fp);
+  return QV_OK;
+}
+
+static qv_status p_sync(qv_nd_store *st, const char *path, qv_error *err) {
+  pstore *s = (pstore *)st;
+  char fp[4096];
+  QV_TRY(full_path(s, path, fp, sizeof fp, err));
+  char *slash = strrchr(fp, '/');
+  *slash = 0;
+  int fd = open(fp, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (fd < 0) return io_err(err, "open directory", fp);
+  qv_status r = QV_OK;
+  if (fsync(fd) != 0 && errno != EINVAL) r = io_err(err, "fsync directory", fp);
+  close(fd);
+  return r;
+}
+
+static void p_close(qv_nd_store *st) {
+  pstore *s = (pstore *)st;
+  qv_mem_strfree(s->alloc, s->root);
+  pthread_mutex_destroy(&s->mu);
+  qv_mem_free(s->alloc, s, sizeof *s, 0);
+}
+
+qv_status qv_nd_store_posix_new(const char *root, const qv_allocator *a, qv_nd_store **out,
+                                qv_error *err) {
+  struct stat sb;
+  if (!root || stat(root, &sb) != 0 || !S_ISDIR(sb.st_mode))
+    return qv_error_set(err, QV_E_NOTFOUND, "store root '%s' is not a directory",
+                        root ? root : "(null)");
+  pstore *s = qv_mem_calloc(a, sizeof *s, 0);
+  if (!s) return qv__nomem(err, "posix store", sizeof *s);
+  s->alloc = a;
+  s->root = qv_mem_strdup(a, root);
+  if (!s->root) {
+    qv_mem_free(a, s, sizeof *s, 0);
+    return qv__nomem(err, "posix store", strlen(root));
+  }
+  pthread_mutex_init(&s->mu, NULL);
+  s->base.version = QV_ND_STORE_VERSION;
+  s->base.caps = QV_ND_CAP_ATOMIC_PUT | QV_ND_CAP_CONDITIONAL_PUT | QV_ND_CAP_RANGED_READ |
+                 QV_ND_CAP_DURABLE;
+  s->base.name = "posix";
+  s->base.read_at = p_read_at;
+  s->base.size = p_size;
+  s->base.list = p_list;
+  s->base.writer_open = p_writer_open;
+  s->base.writer_append = p_writer_append;
+  s->base.writer_commit = p_writer_commit;
+  s->base.writer_abort = p_writer_abort;
+  s->base.remove = p_remove;
+  s->base.sync = p_sync;
+  s->base.close = p_close;
+  *out = &s->base;
+  return QV_OK;
+}

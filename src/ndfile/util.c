@@ -1,0 +1,319 @@
+/* util.c — ndfile helpers: the bump arena, dtype names/widths, definition checks and derived
+ * sizes, chunk geometry, chunk statistics (§7) and the n-d box copy. */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "ndfile/nd_int.h"
+
+/* ---- arena ---- */
+struct nd_arena_blk {
+  nd_arena_blk *next;
+  size_t size, used;
+  /* data follows, 16-aligned */
+};
+#define BLK_HDR 32u
+
+void qv__nd_arena_init(nd_arena *a, const qv_allocator *alloc) {
+  a->alloc = alloc;
+  a->head = NULL;
+}
+
+void qv__nd_arena_free(nd_arena *a) {
+  nd_arena_blk *b = a->head;
+  while (b) {
+    nd_arena_blk *n = b->next;
+    qv_mem_free(a->alloc, b, BLK_HDR + b->size, 16);
+    b = n;
+  }
+  a->head = NULL;
+}
+
+void *qv__nd_arena_alloc(nd_arena *a, size_t size) {
+  size_t need;
+  if (!qv__round_up(size ? size : 1, 16, &need)) return NULL;
+  nd_arena_blk *b = a->head;
+  if (!b || b->size - b->used < need) {
+    size_t bs = need > 16384 ? need : 16384;
+    if (bs > SIZE_MAX - BLK_HDR) return NULL;
+    b = qv_mem_alloc(a->alloc, BLK_HDR + bs, 16);
+    if (!b) return NULL;
+    b->size = bs;
+    b->used = 0;
+    b->next = a->head;
+    a->head = b;
+  }
+  uint8_t *p = (uint8_t *)b + BLK_HDR + b->used;
+  b->used += need;
+  memset(p, 0, need);
+  return p;
+}
+
+char *qv__nd_arena_strndup(nd_arena *a, const char *s, size_t n) {
+  if (n == SIZE_MAX) return NULL;
+  char *p = qv__nd_arena_alloc(a, n + 1);
+  if (!p) return NULL;
+  if (n) memcpy(p, s, n);
+  p[n] = 0;
+  return p;
+}
+
+/* ---- dtypes ---- */
+static const struct {
+  qv_nd_type t;
+  const char *name, *alias;
+  size_t width;
+} types[] = {
+    {QV_ND_BOOL, "bool", "b1", 1},         {QV_ND_INT8, "int8", "i1", 1},
+    {QV_ND_INT16, "int16", "i2", 2},       {QV_ND_INT32, "int32", "i4", 4},
+    {QV_ND_INT64, "int64", "i8", 8},       {QV_ND_UINT8, "uint8", "u1", 1},
+    {QV_ND_UINT16, "uint16", "u2", 2},     {QV_ND_UINT32, "uint32", "u4", 4},
+    {QV_ND_UINT64, "uint64", "u8", 8},     {QV_ND_FLOAT32, "float32", "f4", 4},
+    {QV_ND_FLOAT64, "float64", "f8", 8},   {QV_ND_TIMESTAMP_NS, "timestamp", "M8[ns]", 8},
+    {QV_ND_STRING, "string", "str", 0},    {QV_ND_BINARY, "binary", "bytes", 0},
+};
+#define NTYPES (sizeof types / sizeof types[0])
+
+static int type_index(qv_nd_type t) {
+  for (size_t i = 0; i < NTYPES; i++)
+    if (types[i].t == t) return (int)i;
+  return -1;
+}
+
+bool qv__nd_type_var(qv_nd_dtype t) { return t.type == QV_ND_STRING || t.type == QV_ND_BINARY; }
+
+bool qv__nd_type_valid(qv_nd_dtype t) {
+  if (type_index(t.type) < 0) return false;
+  if (t.list_size && qv__nd_type_var(t)) return false;
+  return true;
+}
+
+size_t qv_nd_dtype_width(qv_nd_dtype t) {
+  int i = type_index(t.type);
+  if (i < 0 || !qv__nd_type_valid(t)) return 0;
+  size_t w = types[i].width;
+  if (t.list_size) {
+    if (qv__mul_overflow(w, t.list_size, &w)) return 0;
+  }
+  return w;
+}
+
+const char *qv_nd_dtype_str(qv_nd_dtype t, char *buf, size_t size) {
+  int i = type_index(t.type);
+  if (i < 0 || !qv__nd_type_valid(t)) {
+    snprintf(buf, size, "?");
+  } else if (t.list_size) {
+    snprintf(buf, size, "list<%s,%u>", types[i].name, t.list_size);
+  } else {
+    snprintf(buf, size, "%s", types[i].name);
+  }
+  return buf;
+}
+
+qv_status qv_nd_dtype_parse(const char *s, qv_nd_dtype *out, qv_error *err) {
+  qv_nd_dtype d = {0, 0};
+  char base[32];
+  const char *p = s;
+  if (strncmp(s, "list<", 5) == 0) {
+    const char *comma = strchr(s, ',');
+    const char *end = strchr(s, '>');
+    if (!comma || !end || comma > end || (size_t)(comma - s - 5) >= sizeof base || end[1])
+      return qv_error_set(err, QV_E_INVALID, "dtype '%s': expected list<TYPE,N>", s);
+    memcpy(base, s + 5, (size_t)(comma - s - 5));
+    base[comma - s - 5] = 0;
+    char *e;
+    unsigned long n = strtoul(comma + 1, &e, 10);
+    if (e != end || n == 0 || n > 1u << 24)
+      return qv_error_set(err, QV_E_INVALID, "dtype '%s': list size must be 1..16777216", s);
+    d.list_size = (uint32_t)n;
+    p = base;
+  }
+  for (size_t i = 0; i < NTYPES; i++)
+    if (strcmp(p, types[i].name) == 0 || strcmp(p, types[i].alias) == 0) d.type = types[i].t;
+  if (!d.type || !qv__nd_type_valid(d))
+    return qv_error_set(err, QV_E_INVALID,
+                        "unknown dtype '%s' (bool, int8..int64, uint8..uint64, float32, float64, "
+                        "timestamp, string, binary, list<TYPE,N>)", s);
+  *out = d;
+  return QV_OK;
+}
+
+/* ---- definitions ---- */
+qv_status qv__nd_meta_derive(nd_meta *m, const qv_nd_limits *lim, qv_error *err) {
+  const char *nm = m->name ? m->name : "?";
+  if (!qv__nd_type_valid(m->dtype))
+    return qv_error_set(err, QV_E_INVALID, "array '%s': invalid dtype %d (list size %u)", nm,
+                        (int)m->dtype.type, m->dtype.list_size);
+  if (m->rank > QV_ND_MAX_RANK || m->rank > lim->max_rank)
+    return qv_error_set(err, QV_E_LIMIT, "array '%s': rank %u exceeds the limit %u", nm, m->rank,
+                        lim->max_rank < QV_ND_MAX_RANK ? lim->max_rank : QV_ND_MAX_RANK);
+  bool var = qv__nd_type_var(m->dtype);
+  m->width = var ? 0 : qv_nd_dtype_width(m->dtype);
+  if (!var && m->width == 0)
+    return qv_error_set(err, QV_E_LIMIT, "array '%s': element width overflows", nm);
+  if (!var && m->fill_len != m->width)
+    return qv_error_set(err, QV_E_INVALID, "array '%s': fill value of %zu bytes, element is %zu",
+                        nm, m->fill_len, m->width);
+  uint64_t count = 1, nch = 1, per_chunk = 1;
+  for (uint32_t i = 0; i < m->rank; i++) {
+    if (m->chunk[i] == 0)
+      return qv_error_set(err, QV_E_INVALID, "array '%s': chunk dimension %u is 0", nm, i);
+    uint64_t g = m->shape[i] / m->chunk[i] + (m->shape[i] % m->chunk[i] != 0);
+    m->grid[i] = g;
+    if (__builtin_mul_overflow(count, m->shape[i], &count) ||
+        __builtin_mul_overflow(nch, g, &nch))
+      return qv_error_set(err, QV_E_LIMIT, "array '%s': element count overflows 64 bits", nm);
+    uint64_t c = m->chunk[i] < m->shape[i] ? m->chunk[i] : m->shape[i];
+    if (c == 0) c = 1;
+    if (__builtin_mul_overflow(per_chunk, c, &per_chunk))
+      return qv_error_set(err, QV_E_LIMIT, "array '%s': chunk size overflows", nm);
+  }
+  uint64_t chunk_bytes;
+  if (__builtin_mul_overflow(per_chunk, var ? 4 : m->width, &chunk_bytes) ||
+      chunk_bytes > lim->max_chunk_bytes || chunk_bytes > SIZE_MAX / 2)
+    return qv_error_set(err, QV_E_LIMIT,
+                        "array '%s': a chunk of %llu elements exceeds the chunk limit of %llu bytes",
+                        nm, (unsigned long long)per_chunk, (unsigned long long)lim->max_chunk_bytes);
+  m->count = count;
+  m->n_chunks = nch;
+  return QV_OK;
+}
+
+uint64_t qv__nd_chunk_extent(const nd_meta *m, uint64_t c, uint64_t *origin, uint64_t *extent) {
+  uint64_t n = 1;
+  for (uint32_t k = m->rank; k-- > 0;) {
+    uint64_t ci = c % m->grid[k];
+    c /= m->grid[k];
+    origin[k] = ci * m->chunk[k];
+    uint64_t left = m->shape[k] - origin[k];
+    extent[k] = left < m->chunk[k] ? left : m->chunk[k];
+    n *= extent[k];
+  }
+  return n;
+}
+
+/* ---- statistics (§7) ---- */
+typedef enum { DOM_I, DOM_U, DOM_F } dom;
+static dom type_dom(qv_nd_type t) {
+  switch (t) {
+    case QV_ND_UINT8: case QV_ND_UINT16: case QV_ND_UINT32: case QV_ND_UINT64: return DOM_U;
+    case QV_ND_FLOAT32: case QV_ND_FLOAT64: return DOM_F;
+    default: return DOM_I;
+  }
+}
+
+#define LEAF_LOOP(T, CONV)                                  \
+  for (size_t j = 0; j < nleaf; j++) {                      \
+    T v;                                                    \
+    memcpy(&v, raw + j * sizeof(T), sizeof(T));             \
+    CONV;                                                   \
+  }
+
+void qv__nd_chunk_stats(const nd_meta *m, const uint8_t *raw, size_t raw_len, uint64_t nelem,
+                        nd_chunk_ent *e) {
+  e->n_fill = 0;
+  e->flags = 0;
+  e->min = e->max = 0;
+  if (qv__nd_type_var(m->dtype)) {
+    if (raw_len < nelem * 4) return;
+    size_t off = (size_t)nelem * 4;
+    for (uint64_t i = 0; i < nelem; i++) {
+      uint32_t l = qv__load_u32le(raw + i * 4);
+      if (l > raw_len - off) return;
+      if (l == m->fill_len && (l == 0 || memcmp(raw + off, m->fill, l) == 0)) e->n_fill++;
+      off += l;
+    }
+    return;
+  }
+  size_t w = m->width;
+  if (raw_len < nelem * w) return;
+  for (uint64_t i = 0; i < nelem; i++)
+    if (memcmp(raw + i * w, m->fill, w) == 0) e->n_fill++;
+  size_t nleaf = (size_t)nelem * (m->dtype.list_size ? m->dtype.list_size : 1);
+  dom d = type_dom(m->dtype.type);
+  int64_t imin = INT64_MAX, imax = INT64_MIN;
+  uint64_t umin = UINT64_MAX, umax = 0;
+  double fmin = INFINITY, fmax = -INFINITY;
+  bool any = false;
+  switch (m->dtype.type) {
+    case QV_ND_BOOL: case QV_ND_UINT8:
+      LEAF_LOOP(uint8_t, { if (v < umin) umin = v; if (v > umax) umax = v; }) break;
+    case QV_ND_INT8: LEAF_LOOP(int8_t, { if (v < imin) imin = v; if (v > imax) imax = v; }) break;
+    case QV_ND_INT16: LEAF_LOOP(int16_t, { if (v < imin) imin = v; if (v > imax) imax = v; }) break;
+    case QV_ND_INT32: LEAF_LOOP(int32_t, { if (v < imin) imin = v; if (v > imax) imax = v; }) break;
+    case QV_ND_INT64: case QV_ND_TIMESTAMP_NS:
+      LEAF_LOOP(int64_t, { if (v < imin) imin = v; if (v > imax) imax = v; }) break;
+    case QV_ND_UINT16: LEAF_LOOP(uint16_t, { if (v < umin) umin = v; if (v > umax) umax = v; }) break;
+    case QV_ND_UINT32: LEAF_LOOP(uint32_t, { if (v < umin) umin = v; if (v > umax) umax = v; }) break;
+    case QV_ND_UINT64: LEAF_LOOP(uint64_t, { if (v < umin) umin = v; if (v > umax) umax = v; }) break;
+    case QV_ND_FLOAT32:
+      LEAF_LOOP(float, { if (v == v) { any = true; if (v < fmin) fmin = v; if (v > fmax) fmax = v; } }) break;
+    case QV_ND_FLOAT64:
+      LEAF_LOOP(double, { if (v == v) { any = true; if (v < fmin) fmin = v; if (v > fmax) fmax = v; } }) break;
+    default: return;
+  }
+  if (m->dtype.type == QV_ND_BOOL) { /* bool lives in the int64 domain */
+    imin = (int64_t)umin;
+    imax = (int64_t)umax;
+  }
+  if (nleaf == 0) return;
+  if (d == DOM_F) {
+    if (!any) return;
+    memcpy(&e->min, &fmin, 8);
+    memcpy(&e->max, &fmax, 8);
+  } else if (d == DOM_U && m->dtype.type != QV_ND_BOOL) {
+    e->min = umin;
+    e->max = umax;
+  } else {
+    e->min = (uint64_t)imin;
+    e->max = (uint64_t)imax;
+  }
+  e->flags = ND_CHUNK_HAS_MINMAX;
+}
+
+/* ---- box copy ---- */
+void qv__nd_copy_box(uint32_t rank, size_t width, const uint8_t *src, const uint64_t *src_shape,
+                     const uint64_t *src_start, uint8_t *dst, const uint64_t *dst_shape,
+                     const uint64_t *dst_start, const uint64_t *count) {
+  if (rank == 0) {
+    memcpy(dst, src, width);
+    return;
+  }
+  for (uint32_t k = 0; k < rank; k++)
+    if (count[k] == 0) return;
+  uint64_t sstr[QV_ND_MAX_RANK], dstr[QV_ND_MAX_RANK], idx[QV_ND_MAX_RANK];
+  sstr[rank - 1] = dstr[rank - 1] = 1;
+  for (uint32_t k = rank - 1; k-- > 0;) {
+    sstr[k] = sstr[k + 1] * src_shape[k + 1];
+    dstr[k] = dstr[k + 1] * dst_shape[k + 1];
+  }
+  /* merge the innermost dimensions while both sides are contiguous */
+  uint32_t inner = rank - 1;
+  size_t run = (size_t)count[inner] * width;
+  while (inner > 0 && count[inner] == src_shape[inner] && count[inner] == dst_shape[inner]) {
+    inner--;
+    run *= (size_t)count[inner];
+  }
+  memset(idx, 0, sizeof idx);
+  for (;;) {
+    uint64_t so = 0, dof = 0;
+    for (uint32_t k = 0; k <= inner; k++) {
+      so += (src_start[k] + (k < inner ? idx[k] : 0)) * sstr[k];
+      dof += (dst_start[k] + (k < inner ? idx[k] : 0)) * dstr[k];
+    }
+    for (uint32_t k = inner + 1; k < rank; k++) {
+      so += src_start[k] * sstr[k];
+      dof += dst_start[k] * dstr[k];
+    }
+    memcpy(dst + dof * width, src + so * width, run);
+    /* advance dims 0..inner-1 */
+    uint32_t k = inner;
+    for (;;) {
+      if (k == 0) return;
+      k--;
+      if (++idx[k] < count[k]) break;
+      idx[k] = 0;
+    }
+  }
+}

@@ -1,0 +1,21 @@
+/* nd_support.h — helpers shared by the ndfile tests: deterministic data, array definitions,
+ * and whole-file snapshots for comparing states. */
+#ifndef ND_SUPPORT_H
+#define ND_SUPPORT_H
+
+#include "qv_test.h"
+#include "quiver/ndfile.h"
+
+/* xorshift64 */
+uint64_t nd_rand(uint64_t *s);
+/* Defines an array with the given parameters (fill NULL = zero). */
+qv_status nd_define(qv_nd_file *f, const char *name, qv_nd_dtype dt, uint32_t rank,
+                    const uint64_t *shape, const uint64_t *chunk, uint32_t codec,
+                    qv_error *err);
+/* A text snapshot of everything visible in a file: every array's definition, attributes,
+ * stats and full contents hashed. Returns a malloc'd string (caller frees) or NULL on error. */
+char *nd_snapshot(qv_nd_file *f, qv_error *err);
+/* Product of dims. */
+uint64_t nd_prod(uint32_t rank, const uint64_t *shape);
+
+#endif
