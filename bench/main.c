@@ -5,6 +5,9 @@
 #include "bench.h"
 
 int qv_bench_bitmap(int quick);
+int qv_bench_array(int quick);
+int qv_bench_ndfile(int quick);
+int qv_bench_ipc(int quick);
 
 static const struct {
   const char *name;
@@ -12,6 +15,9 @@ static const struct {
   const char *what;
 } sections[] = {
     {"bitmap", qv_bench_bitmap, "bitmap popcount/and/or/extend vs a byte-at-a-time loop"},
+    {"array", qv_bench_array, "builders (10M int64 / short utf8) vs memcpy; full validation GB/s"},
+    {"ipc", qv_bench_ipc, "IPC write/read GB/s (none/lz4/zstd) vs memcpy; 100M-row file open+map, reach every batch, sum vs apache-arrow JS"},
+    {"ndfile", qv_bench_ndfile, "ndfile write/read/random chunk reads vs zarr and h5py (float32, 1024^2 chunks)"},
 };
 
 int main(int argc, char **argv) {

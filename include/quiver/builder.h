@@ -50,6 +50,8 @@
  *     internally); append exactly one value to it, then qv_builder_ree_append_run(b, n) to make
  *     it a run of n >= 1 elements. append_nulls(n) appends one null run of n.
  *   DICTIONARY: no child builders.
+ * Appending a null (or empty value) to a list, map or struct builder while its children hold
+ * values not yet recorded by list_append / struct_append is QV_E_INVALID.
  *
  * Errors: a failed append leaves the builder as it was before the call for flat types; for
  * nested types a failure in the middle of an element may leave children longer than the parent,
@@ -77,8 +79,10 @@ extern "C" {
 typedef struct qv_builder qv_builder;
 
 /* A builder for `type` (borrowed: a reference is taken), allocating with `a` (NULL: default).
- * Child builders are created with it. QV_E_NOMEM; QV_E_UNSUPPORTED never (every type has a
- * builder); QV_E_LIMIT when nesting is deeper than QV_VALIDATE_MAX_DEPTH. */
+ * Child builders are created with it. QV_E_NOMEM; QV_E_LIMIT when nesting is deeper than
+ * QV_VALIDATE_MAX_DEPTH; QV_E_UNSUPPORTED only for a DICTIONARY whose value type cannot be hashed
+ * (anything but binary/string forms and fixed-width byte types: e.g. BOOL or nested values —
+ * such arrays can still be made with qv_array_new). Every other type has a builder. */
 QV_API qv_status qv_builder_new(const qv_type *type, const qv_allocator *a, qv_builder **out,
                                 qv_error *err);
 /* Frees the builder, its children and everything not yet finished. Accepts NULL. */

@@ -93,6 +93,9 @@ QV_API size_t qv_ipc_decoder_bytes_needed(const qv_ipc_decoder *d);
 QV_API uint64_t qv_ipc_decoder_bytes_consumed(const qv_ipc_decoder *d);
 /* The stream's schema (borrowed, valid while the decoder lives), NULL until it has been read. */
 QV_API const qv_schema *qv_ipc_decoder_schema(const qv_ipc_decoder *d);
+/* Custom metadata (Message.custom_metadata) of the record batch last returned by _next:
+ * borrowed, valid until the next call to _next or _free; empty when the message had none. */
+QV_API const qv_metadata *qv_ipc_decoder_batch_metadata(const qv_ipc_decoder *d);
 /* Decodes until the schema is known. QV_OK, QV_NEED_MORE, or an error as for _next. */
 QV_API qv_status qv_ipc_decoder_read_schema(qv_ipc_decoder *d, qv_error *err);
 
@@ -143,6 +146,14 @@ QV_API qv_status qv_ipc_file_batch_rows(qv_ipc_file *f, int64_t i, int64_t *rows
  * *out: caller owns one reference. QV_E_RANGE for a bad index or column. */
 QV_API qv_status qv_ipc_file_read_batch(qv_ipc_file *f, int64_t i, const int32_t *columns,
                                         size_t n_columns, qv_batch **out, qv_error *err);
+
+/* Custom metadata of record batch i's message, appended to *md (initialised by the caller).
+ * Only metadata is read. QV_E_RANGE for a bad index; format errors as above. */
+QV_API qv_status qv_ipc_file_batch_metadata(qv_ipc_file *f, int64_t i, qv_metadata *md,
+                                            qv_error *err);
+/* The footer's custom metadata (borrowed, valid until close; possibly empty). Schema-level
+ * metadata is in qv_ipc_file_schema(f)->metadata. */
+QV_API const qv_metadata *qv_ipc_file_footer_metadata(const qv_ipc_file *f);
 
 #ifdef __cplusplus
 }

@@ -77,9 +77,13 @@ typedef struct qv_ipc_write_options {
    * off only when the batches are known to match: a mismatch then produces output that
    * readers reject. (Column count and lengths are always checked.) */
   bool check_schema;
+  /* File format: custom metadata for the Footer (NULL = none). Copied by qv_ipc_writer_new, so
+   * it need not outlive that call. Schema-level metadata is qv_schema's own. */
+  const qv_metadata *footer_metadata;
 } qv_ipc_write_options;
 
-/* Defaults: stream format, no compression, level 0, allow_64bit false, deltas on, checks on. */
+/* Defaults: stream format, no compression, level 0, allow_64bit false, deltas on, checks on,
+ * no footer metadata. */
 QV_API qv_ipc_write_options qv_ipc_write_options_default(void);
 
 typedef struct qv_ipc_writer qv_ipc_writer;

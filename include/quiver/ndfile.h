@@ -86,6 +86,13 @@ struct qv_nd_store {
  * unlinks the temporary; sync fsyncs the directory. `root` must exist. */
 QV_API qv_status qv_nd_store_posix_new(const char *root, const qv_allocator *a,
                                        qv_nd_store **out, qv_error *err);
+/* Flags of qv_nd_store_posix_open. */
+#define QV_ND_POSIX_NO_FSYNC 1u /* never fsync: for scratch data only — after a power loss recent
+                                   layers may be missing or torn (torn ones are then reported as
+                                   QV_E_CORRUPT); publication stays atomic for other processes */
+/* Like qv_nd_store_posix_new with QV_ND_POSIX_* flags. */
+QV_API qv_status qv_nd_store_posix_open(const char *root, unsigned flags, const qv_allocator *a,
+                                        qv_nd_store **out, qv_error *err);
 /* A store in memory (for tests and scratch use); thread-safe. */
 QV_API qv_status qv_nd_store_memory_new(const qv_allocator *a, qv_nd_store **out, qv_error *err);
 /* Closes any store. Accepts NULL. */

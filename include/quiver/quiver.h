@@ -10,6 +10,7 @@
 #include "quiver/array.h"
 #include "quiver/builder.h"
 #include "quiver/table.h"
+#include "quiver/cdata.h"
 #include "quiver/ipc.h"
 
 #ifdef __cplusplus

@@ -303,8 +303,8 @@ qv_status qv__encode_f64(const qv_type *t, double v, uint8_t out[32], int32_t *w
 
 qv_status qv__builder_fixed(qv_builder *b, const void *v, qv_error *err) {
   size_t w = (size_t)b->width;
-  if (b->data.cap - b->data.len < w || !b->data.data)
-    QV_TRY(qv_mbuffer_reserve(&b->data, w, err));
+  if (b->data.cap - b->data.len < w || !b->data.data) /* grow by doubling */
+    QV_TRY(qv_mbuffer_reserve(&b->data, w > b->data.len ? w : b->data.len, err));
   if (w) memcpy(b->data.data + b->data.len, v, w);
   qv_status s = qv__builder_validity(b, true, 1, err);
   if (s < 0) {
@@ -394,7 +394,12 @@ qv_status qv__builder_bytes(qv_builder *b, const void *data, size_t len, qv_erro
       return qv_error_set(err, QV_E_OVERFLOW,
                           "%s builder: data would exceed 2 GiB (use the large_ type)",
                           qv_type_id_name(b->type->id));
-    s = qv_mbuffer_reserve(&b->offsets, b->large ? 8 : 4, err);
+    size_t ow = b->large ? 8 : 4;
+    s = QV_OK;
+    if (b->offsets.cap - b->offsets.len < ow) /* grow by doubling */
+      s = qv_mbuffer_reserve(&b->offsets, b->offsets.len > ow ? b->offsets.len : ow, err);
+    if (s == QV_OK && b->values.cap - b->values.len < len)
+      s = qv_mbuffer_reserve(&b->values, b->values.len > len ? b->values.len : len, err);
     if (s == QV_OK) s = qv_mbuffer_append(&b->values, data, len, err);
     if (s == QV_OK) s = push_offset(b, end, err);
   }
@@ -573,6 +578,26 @@ qv_status qv_builder_append_f64(qv_builder *b, double v, qv_error *err) {
 }
 
 qv_status qv_builder_append_bytes(qv_builder *b, const void *data, size_t len, qv_error *err) {
+  /* fast path: binary/string with room in both buffers and no validity to maintain */
+  if (b->kind == BK_BINARY && !b->broken && !b->has_validity && b->offsets.len &&
+      b->offsets.cap - b->offsets.len >= 8 && b->values.cap - b->values.len >= len && data) {
+    int64_t end = (int64_t)(b->values.len + len);
+    if (b->large) {
+      memcpy(b->offsets.data + b->offsets.len, &end, 8);
+      b->offsets.len += 8;
+    } else if (end <= INT32_MAX) {
+      int32_t e = (int32_t)end;
+      memcpy(b->offsets.data + b->offsets.len, &e, 4);
+      b->offsets.len += 4;
+    } else {
+      goto slow;
+    }
+    if (len) memcpy(b->values.data + b->values.len, data, len);
+    b->values.len += len;
+    b->length++;
+    return QV_OK;
+  }
+slow:
   CHECK_USABLE(b);
   const qv_type *vt = value_type_of(b);
   if (!data && len) return qv_error_set(err, QV_E_INVALID, "append_bytes: NULL data");

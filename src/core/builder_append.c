@@ -132,6 +132,44 @@ qv_status qv_builder_append_array(qv_builder *b, const qv_array *src, int64_t of
   return s;
 }
 
+/* DICTIONARY arrays whose values cannot be hashed: concatenate the dictionaries and shift the
+ * indices of each piece by the length of the dictionaries before it. */
+static qv_status concat_dicts_unhashed(qv_array *const *arrays, int32_t n, const qv_allocator *a,
+                                       qv_array **out, qv_error *err) {
+  const qv_type *t = arrays[0]->type;
+  qv_array **dicts = qv_mem_alloc(a, (size_t)n * sizeof *dicts, _Alignof(qv_array *));
+  if (!dicts) return qv__nomem(err, "dictionary list", (size_t)n * sizeof *dicts);
+  for (int32_t i = 0; i < n; i++) dicts[i] = arrays[i]->dictionary;
+  qv_array *dict = NULL, *idx = NULL;
+  qv_builder *ib = NULL;
+  qv_status s = qv_array_concat(dicts, n, a, &dict, err);
+  qv_mem_free(a, dicts, (size_t)n * sizeof *dicts, _Alignof(qv_array *));
+  if (s == QV_OK) s = qv_builder_new(t->index_type, a, &ib, err);
+  int64_t base = 0;
+  for (int32_t i = 0; i < n && s == QV_OK; i++) {
+    const qv_array *x = arrays[i];
+    for (int64_t k = 0; k < x->length && s == QV_OK; k++) {
+      if (x->buffers[0].data && !qv_bit_get(x->buffers[0].data, (size_t)(x->offset + k)))
+        s = qv_builder_append_null(ib, err);
+      else
+        s = qv_builder_append_i64(ib, qv_array_dict_index(x, k) + base, err);
+    }
+    base += x->dictionary->length;
+  }
+  if (s == QV_OK) s = qv_builder_finish(ib, &idx, err);
+  if (s == QV_OK) {
+    qv_buffer bufs[2];
+    qv_buffer_move(&idx->buffers[0], &bufs[0]);
+    qv_buffer_move(&idx->buffers[1], &bufs[1]);
+    s = qv_array_new(t, idx->length, 0, idx->null_count, 2, bufs, 0, NULL, dict, a, out, err);
+    dict = NULL;
+  }
+  qv_array_unref(idx);
+  qv_array_unref(dict);
+  qv_builder_free(ib);
+  return s;
+}
+
 qv_status qv_array_concat(qv_array *const *arrays, int32_t n, const qv_allocator *a,
                           qv_array **out, qv_error *err) {
   if (n < 1 || !arrays) return qv_error_set(err, QV_E_INVALID, "concat of %d arrays", (int)n);
@@ -143,8 +181,13 @@ qv_status qv_array_concat(qv_array *const *arrays, int32_t n, const qv_allocator
       return qv_error_set(err, QV_E_TYPE, "concat: array %d has type %s, array 0 has %s", (int)i,
                           y, x);
     }
-  qv_builder *b;
-  QV_TRY(qv_builder_new(arrays[0]->type, a, &b, err));
+  qv_builder *b = NULL;
+  qv_status bs = qv_builder_new(arrays[0]->type, a, &b, err);
+  if (bs == QV_E_UNSUPPORTED && arrays[0]->type->id == QV_TYPE_DICTIONARY) {
+    qv_error_init(err);
+    return concat_dicts_unhashed(arrays, n, a ? a : qv_allocator_default(), out, err);
+  }
+  QV_TRY(bs);
   int64_t total = 0;
   for (int32_t i = 0; i < n; i++) total += arrays[i]->length;
   qv_status s = qv_builder_reserve(b, total, err);
@@ -157,8 +200,26 @@ qv_status qv_array_concat(qv_array *const *arrays, int32_t n, const qv_allocator
 
 qv_status qv_array_new_nulls(const qv_type *type, int64_t length, const qv_allocator *a,
                              qv_array **out, qv_error *err) {
-  qv_builder *b;
-  QV_TRY(qv_builder_new(type, a, &b, err));
+  qv_builder *b = NULL;
+  qv_status bs = qv_builder_new(type, a, &b, err);
+  if (bs == QV_E_UNSUPPORTED && type->id == QV_TYPE_DICTIONARY) {
+    /* values that cannot be hashed: null indices over an empty dictionary */
+    qv_array *idx = NULL, *dict = NULL;
+    qv_error_init(err);
+    bs = qv_array_new_nulls(type->index_type, length, a, &idx, err);
+    if (bs == QV_OK) bs = qv_array_new_empty(type->value_type, a, &dict, err);
+    if (bs == QV_OK) {
+      qv_buffer bufs[2];
+      qv_buffer_move(&idx->buffers[0], &bufs[0]);
+      qv_buffer_move(&idx->buffers[1], &bufs[1]);
+      bs = qv_array_new(type, length, 0, length, 2, bufs, 0, NULL, dict, a, out, err);
+      dict = NULL;
+    }
+    qv_array_unref(idx);
+    qv_array_unref(dict);
+    return bs;
+  }
+  QV_TRY(bs);
   qv_status s = qv_builder_append_nulls(b, length, err);
   if (s == QV_OK) s = qv_builder_finish(b, out, err);
   qv_builder_free(b);

@@ -163,7 +163,7 @@ void qv_field_unref(qv_field *f) {
 
 qv_status qv_field_with_name(const qv_field *f, const char *name, const qv_allocator *a,
                              qv_field **out, qv_error *err) {
-  qv_field *n;
+  qv_field *n = NULL;
   QV_TRY(qv_field_new(name, f->type, f->nullable, &f->metadata, a, &n, err));
   n->dictionary_id = f->dictionary_id;
   *out = n;

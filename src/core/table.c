@@ -187,7 +187,7 @@ static qv_status batch_with_schema(const qv_batch *b, const qv_schema *schema, q
 
 qv_status qv_batch_rename(const qv_batch *b, const char *const *names, int32_t n, qv_batch **out,
                           qv_error *err) {
-  qv_schema *s;
+  qv_schema *s = NULL;
   QV_TRY(renamed_schema(b->schema, names, n, &b->alloc_, &s, err));
   qv_status st = batch_with_schema(b, s, out, err);
   qv_schema_unref(s);
@@ -293,7 +293,7 @@ qv_status qv_table_slice(const qv_table *t, int64_t off, int64_t len, qv_table *
   if (off < 0 || len < 0 || off > t->n_rows || len > t->n_rows - off)
     return qv_error_set(err, QV_E_RANGE, "table slice [%lld, +%lld) is outside %lld rows",
                         (long long)off, (long long)len, (long long)t->n_rows);
-  qv_table *r;
+  qv_table *r = NULL;
   QV_TRY(qv_table_new(t->schema, &t->alloc_, &r, err));
   int64_t start = 0, end = off + len;
   qv_status s = QV_OK;
@@ -307,7 +307,7 @@ qv_status qv_table_slice(const qv_table *t, int64_t off, int64_t len, qv_table *
     if (lo == 0 && hi == b->length) {
       s = qv_table_append_batch(r, b, err);
     } else {
-      qv_batch *sl;
+      qv_batch *sl = NULL;
       s = qv_batch_slice(b, lo, hi - lo, &sl, err);
       if (s == QV_OK) {
         s = qv_table_append_batch(r, sl, err);

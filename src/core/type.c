@@ -184,7 +184,7 @@ qv_status qv_type_time64(qv_time_unit unit, const qv_allocator *a, qv_type **out
 
 qv_status qv_type_timestamp(qv_time_unit unit, const char *timezone, const qv_allocator *a,
                             qv_type **out, qv_error *err) {
-  qv_type *t;
+  qv_type *t = NULL;
   QV_TRY(unit_type(QV_TYPE_TIMESTAMP, unit, a, &t, err));
   if (timezone) {
     t->timezone = qv_mem_strdup(&t->alloc_, timezone);
@@ -238,7 +238,7 @@ qv_status qv_type_fixed_size_binary(int32_t byte_width, const qv_allocator *a, q
 
 static qv_status nested_type(qv_type_id id, qv_field *const *fields, int32_t n,
                              const qv_allocator *a, qv_type **out, qv_error *err) {
-  qv_type *t;
+  qv_type *t = NULL;
   QV_TRY(type_alloc(id, a, &t, err));
   qv_status s = type_set_children(t, fields, n, err);
   if (s < 0) {
@@ -279,7 +279,7 @@ qv_status qv_type_list_of(qv_type_id list_id, const qv_type *item_type, const qv
       list_id != QV_TYPE_LARGE_LIST_VIEW)
     return qv_error_set(err, QV_E_INVALID, "qv_type_list_of: %s is not a list type",
                         qv_type_id_name(list_id));
-  qv_field *f;
+  qv_field *f = NULL;
   QV_TRY(qv_field_new("item", item_type, true, NULL, a, &f, err));
   qv_status s = list_type(list_id, f, a, out, err);
   qv_field_unref(f);
@@ -350,7 +350,7 @@ qv_status qv_type_union(qv_union_mode mode, qv_field *const *fields, const int8_
       return qv_error_set(err, QV_E_INVALID, "union type code %d is used twice", (int)code);
     seen[code] = (int8_t)i;
   }
-  qv_type *t;
+  qv_type *t = NULL;
   QV_TRY(nested_type(mode == QV_UNION_SPARSE ? QV_TYPE_SPARSE_UNION : QV_TYPE_DENSE_UNION,
                      fields, n, a, &t, err));
   t->union_mode = mode;
@@ -417,7 +417,7 @@ const qv_field *qv_type_child(const qv_type *t, int32_t i) {
 }
 
 int32_t qv_type_union_child_index(const qv_type *t, int8_t type_code) {
-  if (type_code < 0) return -1;
+  if (type_code < 0 || (t->id != QV_TYPE_SPARSE_UNION && t->id != QV_TYPE_DENSE_UNION)) return -1;
   return t->union_child_of_code_[type_code];
 }
 

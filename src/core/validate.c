@@ -289,6 +289,8 @@ static qv_status full_utf8_offsets(const qv_array *arr, bool large, const char *
   return QV_OK;
 }
 
+/* Views: lengths, buffer indices and ranges are checked for every slot (a getter on a null slot
+ * must not read out of bounds); prefix, padding and UTF-8 only for valid slots. */
 static qv_status full_views(const qv_array *arr, const char *path, qv_error *err) {
   int32_t nvar = arr->n_buffers - 2;
   bool utf8 = arr->type->id == QV_TYPE_STRING_VIEW;
@@ -300,8 +302,9 @@ static qv_status full_views(const qv_array *arr, const char *path, qv_error *err
       return fail(err, QV_E_CORRUPT, path, "view length %d at index %lld is negative", (int)n,
                   (long long)k);
     const uint8_t *data;
+    bool is_null = qv_array_is_null(arr, k);
     if (n <= 12) {
-      for (int32_t z = n; z < 12; z++)
+      for (int32_t z = n; z < 12 && !is_null; z++)
         if (v[4 + z])
           return fail(err, QV_E_CORRUPT, path,
                       "inline view at index %lld has non-zero padding after %d bytes",
@@ -321,12 +324,12 @@ static qv_status full_views(const qv_array *arr, const char *path, qv_error *err
                     "view at index %lld [%d, +%d) is beyond data buffer %d length %zu",
                     (long long)k, (int)off, (int)n, (int)bi, blen);
       data = arr->buffers[2 + bi].data + off;
-      if (memcmp(data, v + 4, 4) != 0)
+      if (!is_null && memcmp(data, v + 4, 4) != 0)
         return fail(err, QV_E_CORRUPT, path,
                     "view at index %lld has a prefix that does not match its data", (long long)k);
     }
     size_t bad;
-    if (utf8 && !qv_array_is_null(arr, k) && !qv_utf8_valid(data, (size_t)n, &bad))
+    if (utf8 && !is_null && !qv_utf8_valid(data, (size_t)n, &bad))
       return fail(err, QV_E_CORRUPT, path, "invalid UTF-8 at index %lld (byte %zu)", (long long)k,
                   bad);
   }

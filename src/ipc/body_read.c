@@ -112,7 +112,9 @@ static qv_status next_buffer(bctx *b, size_t align, swap_kind sw, qv_buffer *out
   memset(out, 0, sizeof *out);
   uint32_t idx = c->buf_i;
   QV_TRY(next_span(b, &off, &len));
-  if (len == 0) return QV_OK;
+  /* An empty buffer stays a zero-length view of the body (not a NULL pointer) so that code
+   * computing `data + 0` on it is well-defined. */
+  if (len == 0) return c->body->len ? qv_buffer_slice(c->body, (size_t)off, 0, out, b->err) : QV_OK;
   qv_buffer raw;
   QV_TRY(qv_buffer_slice(c->body, (size_t)off, (size_t)len, &raw, b->err));
   bool fresh = false;
@@ -235,6 +237,7 @@ static qv_status decode(bctx *b, const qv_type *t, int64_t dict_id, qv_array **o
     QV_TRY_GOTO(s, next_buffer(b, 1, SW_NONE, &bufs[0]), fail);
     nb = 1;
     if (bufs[0].len == 0) {
+      qv_buffer_unref(&bufs[0]); /* no bitmap: the empty buffer means "all valid" */
       if (nulls != 0) {
         s = berr(b, QV_E_CORRUPT, -1, "null count %lld but no validity buffer",
                  (long long)nulls);

@@ -77,6 +77,7 @@ struct qv_ipc_decoder {
   bool input_done, eos, failed;
   qv__ipc_schema_info si;
   int64_t n_batches, n_dicts;
+  qv_metadata batch_md; /* custom metadata of the last batch returned */
 };
 
 qv_status qv_ipc_decoder_new(const qv_ipc_read_options *opts, const qv_allocator *a,
@@ -87,6 +88,7 @@ qv_status qv_ipc_decoder_new(const qv_ipc_read_options *opts, const qv_allocator
   if (!d) return qv__nomem(err, "IPC decoder", sizeof *d);
   d->alloc = *a;
   d->opts = opts ? *opts : qv_ipc_read_options_default();
+  qv_metadata_init(&d->batch_md, a);
   *out = d;
   return QV_OK;
 }
@@ -96,6 +98,7 @@ void qv_ipc_decoder_free(qv_ipc_decoder *d) {
   for (size_t i = d->head; i < d->n; i++) qv_buffer_unref(&d->chunks[i]);
   if (d->chunks) qv_mem_free(&d->alloc, d->chunks, sizeof *d->chunks * d->cap, _Alignof(qv_buffer));
   qv__ipc_schema_info_reset(&d->si);
+  qv_metadata_reset(&d->batch_md);
   qv_allocator a = d->alloc;
   qv_mem_free(&a, d, sizeof *d, _Alignof(qv_ipc_decoder));
 }
@@ -149,6 +152,9 @@ void qv_ipc_decoder_finish_input(qv_ipc_decoder *d) {
 size_t qv_ipc_decoder_bytes_needed(const qv_ipc_decoder *d) { return d ? d->need : 0; }
 uint64_t qv_ipc_decoder_bytes_consumed(const qv_ipc_decoder *d) { return d ? d->consumed : 0; }
 const qv_schema *qv_ipc_decoder_schema(const qv_ipc_decoder *d) { return d ? d->si.schema : NULL; }
+const qv_metadata *qv_ipc_decoder_batch_metadata(const qv_ipc_decoder *d) {
+  return d ? &d->batch_md : NULL;
+}
 
 /* Copies queue bytes [off, off+len) into dst (caller checked they are available). */
 static void queue_copy(const qv_ipc_decoder *d, uint64_t off, uint8_t *dst, size_t len) {
@@ -296,7 +302,10 @@ static qv_status step(qv_ipc_decoder *d, qv_batch **out, qv_error *err) {
       s = qv__ipc_batch_meta_read(&msg.fb, msg.header, lim, &bm, err);
       if (s < 0) break;
       c.meta = &bm;
-      s = qv__ipc_batch_decode(&c, d->si.schema, NULL, 0, out, err);
+      qv_metadata_reset(&d->batch_md);
+      s = qv__ipc_metadata_read(&msg.fb, msg.custom_metadata, msg.n_custom_metadata,
+                                &d->batch_md, err);
+      if (s == QV_OK) s = qv__ipc_batch_decode(&c, d->si.schema, NULL, 0, out, err);
       if (s == QV_OK) {
         d->n_batches++;
         s = 1000; /* internal: a batch was produced */

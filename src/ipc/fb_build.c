@@ -26,6 +26,7 @@ void qv__fbb_clear(qv__fbb *b) {
   b->what[0] = '\0';
   b->in_table = false;
   b->max_slot = 0;
+  b->n_vtables = 0;
 }
 
 void qv__fbb_fail(qv__fbb *b, qv_status s, const char *what) {
@@ -254,8 +255,24 @@ qv__fbref qv__fbb_table_end(qv__fbb *b) {
     uint32_t pos = b->slot_pos[i];
     qv__store_u16le(vt + 4 + 2 * i, (uint16_t)(pos ? table_pos - pos : 0));
   }
-  /* vtable = table - soffset; the vtable sits (size - table_pos) bytes before the table. */
-  qv__store_u32le(b->buf + b->cap - table_pos, (uint32_t)(b->size - table_pos));
+  /* An identical vtable written earlier (it lies after this table) is shared: the new one is
+   * dropped and the soffset is negative. */
+  size_t vt_pos = b->size;
+  for (int i = 0; i < b->n_vtables; i++) {
+    const uint8_t *old = b->buf + b->cap - b->vtables[i];
+    if (qv__load_u16le(old) == vt_size && memcmp(old, vt, vt_size) == 0) {
+      vt_pos = b->vtables[i];
+      b->size -= vt_size;
+      break;
+    }
+  }
+  if (vt_pos == b->size && b->n_vtables < QV__FBB_MAX_VTABLES)
+    b->vtables[b->n_vtables++] = (uint32_t)vt_pos;
+  /* vtable = table - soffset (addresses); positions count from the end, so
+   * soffset = vt_pos - table_pos: positive for a vtable just in front, negative for a shared
+   * one further back. */
+  int64_t soff = (int64_t)vt_pos - (int64_t)table_pos;
+  qv__store_u32le(b->buf + b->cap - table_pos, (uint32_t)(int32_t)soff);
   b->in_table = false;
   return (qv__fbref)table_pos;
 }

@@ -20,6 +20,9 @@ typedef uint32_t qv__fbref;
 
 /* The largest slot number a table may use (Arrow's tables use < 10). */
 #define QV__FBB_MAX_SLOTS 16
+/* How many distinct vtables are remembered for sharing (identical vtables are written once,
+ * as the reference builder does; beyond this many, new ones are simply written). */
+#define QV__FBB_MAX_VTABLES 64
 /* The largest buffer built (well under the 2 GiB uoffset limit). */
 #define QV__FBB_MAX_SIZE ((size_t)1 << 30)
 
@@ -36,6 +39,9 @@ typedef struct qv__fbb {
   size_t table_start;
   int max_slot; /* highest slot used + 1 */
   uint32_t slot_pos[QV__FBB_MAX_SLOTS]; /* 0 = absent, else position from the end */
+  /* vtables written so far (positions from the end), for sharing identical ones */
+  uint32_t vtables[QV__FBB_MAX_VTABLES];
+  int n_vtables;
 } qv__fbb;
 
 void qv__fbb_init(qv__fbb *b, const qv_allocator *alloc);
@@ -121,20 +127,37 @@ qv_status qv__meta_batch_message(qv__fbb *b, const qv__wbatch *rb, int64_t body_
 qv_status qv__meta_dictionary_message(qv__fbb *b, int64_t id, bool is_delta,
                                       const qv__wbatch *rb, int64_t body_len,
                                       const uint8_t **data, size_t *len, qv_error *err);
-/* The file Footer (root Footer, not a Message). */
+/* The file Footer (root Footer, not a Message); md (may be NULL) its custom_metadata. */
 qv_status qv__meta_footer(qv__fbb *b, const qv_schema *s, const qv__dict_ids *ids,
                           const qv__wblock *dicts, size_t n_dicts, const qv__wblock *batches,
-                          size_t n_batches, const uint8_t **data, size_t *len, qv_error *err);
+                          size_t n_batches, const qv_metadata *md, const uint8_t **data,
+                          size_t *len, qv_error *err);
 
 /* ======================================================================================== */
 /* Body compression (compress.c)                                                             */
 /* ======================================================================================== */
 
+/* A compressor: the codec, its level and its context (kept across buffers; allocated through
+ * `alloc` on first use). compression is QV_IPC_COMPRESSION_LZ4_FRAME or _ZSTD; level 0 = the
+ * codec's default. */
+typedef struct qv__ipc_compressor {
+  int compression;
+  int level;
+  const qv_allocator *alloc;
+  void *zstd; /* ZSTD_CCtx * */
+  void *lz4;  /* LZ4F_cctx * */
+} qv__ipc_compressor;
+
+void qv__ipc_compressor_init(qv__ipc_compressor *c, int compression, int level,
+                             const qv_allocator *alloc);
+/* Frees the contexts (c stays initialised and usable). */
+void qv__ipc_compressor_reset(qv__ipc_compressor *c);
+
 /* Compresses `len` bytes into a new buffer in the IPC layout: int64 LE uncompressed length,
  * then one codec frame (LZ4 frame or ZSTD frame); when that is not smaller than the input the
- * prefix is -1 and the raw bytes follow. compression is QV_IPC_COMPRESSION_LZ4_FRAME or _ZSTD;
- * level 0 = codec default. QV_E_NOMEM, QV_E_INVALID (bad codec), QV_E_IO (codec failure). */
-qv_status qv__ipc_compress(int compression, int level, const uint8_t *src, size_t len,
-                           const qv_allocator *a, qv_buffer *out, qv_error *err);
+ * prefix is -1 and the raw bytes follow. QV_E_NOMEM, QV_E_INVALID (bad codec), QV_E_IO (codec
+ * failure). */
+qv_status qv__ipc_compress(qv__ipc_compressor *c, const uint8_t *src, size_t len,
+                           qv_buffer *out, qv_error *err);
 
 #endif

@@ -16,6 +16,7 @@ struct qv_ipc_file {
   uint32_t dict_blocks, n_dict_blocks;
   uint32_t batch_blocks, n_batch_blocks;
   qv__ipc_schema_info si;
+  qv_metadata footer_md;
 };
 
 typedef struct block {
@@ -74,6 +75,7 @@ static qv_status read_block(qv_ipc_file *f, const block *bk, qv__ipc_msg *msg, q
 void qv_ipc_file_close(qv_ipc_file *f) {
   if (!f) return;
   qv__ipc_schema_info_reset(&f->si);
+  qv_metadata_reset(&f->footer_md);
   qv_buffer_unref(&f->buf);
   qv_allocator a = f->alloc;
   qv_mem_free(&a, f, sizeof *f, _Alignof(qv_ipc_file));
@@ -105,6 +107,7 @@ qv_status qv_ipc_file_open_buffer(const qv_buffer *buf, const qv_ipc_read_option
   if (!f) return qv__nomem(err, "IPC file reader", sizeof *f);
   f->alloc = *a;
   f->opts = opts ? *opts : qv_ipc_read_options_default();
+  qv_metadata_init(&f->footer_md, a);
   qv_buffer_ref(buf, &f->buf);
   f->footer_start = len - 10 - (size_t)flen;
   f->footer.data = d + f->footer_start;
@@ -129,6 +132,9 @@ qv_status qv_ipc_file_open_buffer(const qv_buffer *buf, const qv_ipc_read_option
   }
   s = qv__ipc_schema_read(&f->footer, st, &f->opts, &f->alloc, &f->si, err);
   if (s < 0) goto fail;
+  uint32_t nmd;
+  uint32_t mdv = qv__fb_vector(&f->footer, root, QV_FB_FOOTER_CUSTOM_METADATA, &nmd);
+  if ((s = qv__ipc_metadata_read(&f->footer, mdv, nmd, &f->footer_md, err)) < 0) goto fail;
   f->dict_blocks = qv__fb_vector(&f->footer, root, QV_FB_FOOTER_DICTIONARIES, &f->n_dict_blocks);
   f->batch_blocks =
       qv__fb_vector(&f->footer, root, QV_FB_FOOTER_RECORD_BATCHES, &f->n_batch_blocks);
@@ -187,6 +193,21 @@ qv_status qv_ipc_file_batch_rows(qv_ipc_file *f, int64_t i, int64_t *rows, qv_er
   QV_TRY(qv__ipc_batch_meta_read(&msg.fb, msg.header, &f->opts.limits, &bm, err));
   *rows = bm.length;
   return QV_OK;
+}
+
+qv_status qv_ipc_file_batch_metadata(qv_ipc_file *f, int64_t i, qv_metadata *md,
+                                     qv_error *err) {
+  if (!f || !md) return qv_error_set(err, QV_E_INVALID, "qv_ipc_file_batch_metadata: NULL argument");
+  qv__ipc_msg msg;
+  qv_buffer body;
+  int64_t at;
+  QV_TRY(batch_block(f, i, &msg, &body, &at, err));
+  qv_buffer_unref(&body);
+  return qv__ipc_metadata_read(&msg.fb, msg.custom_metadata, msg.n_custom_metadata, md, err);
+}
+
+const qv_metadata *qv_ipc_file_footer_metadata(const qv_ipc_file *f) {
+  return f ? &f->footer_md : NULL;
 }
 
 /* Marks (in `want`, indexed like si.dicts.slots) the dictionaries type t needs. */

@@ -377,11 +377,15 @@ static qv__fbref blocks(qv__fbb *b, const qv__wblock *bl, size_t n) {
 
 qv_status qv__meta_footer(qv__fbb *b, const qv_schema *s, const qv__dict_ids *ids,
                           const qv__wblock *dicts, size_t n_dicts, const qv__wblock *batches,
-                          size_t n_batches, const uint8_t **data, size_t *len, qv_error *err) {
+                          size_t n_batches, const qv_metadata *md, const uint8_t **data,
+                          size_t *len, qv_error *err) {
   qv__fbb_clear(b);
   enc e = {b, ids, 0, err};
   qv__fbref sch;
   QV_TRY(schema_table(&e, s, &sch));
+  qv_status st = QV_OK;
+  qv__fbref mdv = keyvalues(&e, md, &st);
+  QV_TRY(st);
   qv__fbref dv = blocks(b, dicts, n_dicts);
   qv__fbref bv = blocks(b, batches, n_batches);
   qv__fbb_table_start(b);
@@ -389,6 +393,7 @@ qv_status qv__meta_footer(qv__fbb *b, const qv_schema *s, const qv__dict_ids *id
   qv__fbb_add_ref(b, QV_FB_FOOTER_SCHEMA, sch);
   qv__fbb_add_ref(b, QV_FB_FOOTER_DICTIONARIES, dv);
   qv__fbb_add_ref(b, QV_FB_FOOTER_RECORD_BATCHES, bv);
+  qv__fbb_add_ref(b, QV_FB_FOOTER_CUSTOM_METADATA, mdv);
   qv__fbref root = qv__fbb_table_end(b);
   return qv__fbb_finish(b, root, data, len, err);
 }

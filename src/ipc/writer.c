@@ -21,6 +21,7 @@ enum { W_OPEN = 0, W_FINISHED = 1, W_FAILED = 2 };
 
 typedef struct dict_state {
   int64_t id;
+  const qv_field *field; /* borrowed from the writer's schema */
   qv_array *last; /* the dictionary as last written (whole, deltas applied) */
 } dict_state;
 
@@ -31,7 +32,9 @@ struct qv_ipc_writer {
   qv_ipc_sink_fn sink;
   void *sink_ctx;
   qv__fbb fbb;
+  qv__ipc_compressor comp;
   qv_mbuffer scratch; /* prefix + metadata + padding of one message */
+  qv_metadata footer_md; /* copy of opts.footer_metadata */
   int64_t pos;        /* bytes handed to the sink */
   int state;
   /* dictionaries, in schema pre-order */
@@ -63,6 +66,15 @@ static qv_status grow(const qv_allocator *a, void **p, size_t *cap, size_t need,
   return QV_OK;
 }
 
+/* grow() for a typed array pointer `arr` (through a void * temporary: no type punning). */
+#define GROW(a, arr, cap, need, err)                                                           \
+  do {                                                                                       \
+    void *grow_p_ = (arr);                                                                   \
+    qv_status grow_s_ = grow((a), &grow_p_, &(cap), (need), sizeof *(arr), (err));           \
+    (arr) = grow_p_;                                                                         \
+    QV_TRY(grow_s_);                                                                         \
+  } while (0)
+
 static bool to_size(int64_t a, int64_t b, size_t *out) {
   if (a < 0 || b < 0) return false;
   int64_t r;
@@ -87,6 +99,7 @@ static void store_off(uint8_t *p, int wide, int64_t i, int64_t v) {
 typedef struct payload {
   const qv_allocator *a;
   const qv_ipc_write_options *opts;
+  qv__ipc_compressor *comp;
   const char *what; /* "column 'x'" / "dictionary 3", for messages */
   qv__wnode *nodes;
   size_t n_nodes, cap_nodes;
@@ -107,10 +120,12 @@ static void payload_reset(payload *p) {
   qv_mem_free(p->a, p->layout, p->layout_cap * sizeof *p->layout, 0);
   const qv_allocator *a = p->a;
   const qv_ipc_write_options *o = p->opts;
+  qv__ipc_compressor *comp = p->comp;
   const char *what = p->what;
   memset(p, 0, sizeof *p);
   p->a = a;
   p->opts = o;
+  p->comp = comp;
   p->what = what;
 }
 
@@ -119,7 +134,7 @@ static qv_status add_node(payload *p, int64_t length, int64_t nulls, qv_error *e
     return qv_error_set(err, QV_E_LIMIT,
                         "%s: array of %lld elements exceeds the int32 limit (set allow_64bit)",
                         p->what, (long long)length);
-  QV_TRY(grow(p->a, (void **)&p->nodes, &p->cap_nodes, p->n_nodes + 1, sizeof *p->nodes, err));
+  GROW(p->a, p->nodes, p->cap_nodes, p->n_nodes + 1, err);
   p->nodes[p->n_nodes].length = length;
   p->nodes[p->n_nodes].null_count = nulls;
   p->n_nodes++;
@@ -128,7 +143,9 @@ static qv_status add_node(payload *p, int64_t length, int64_t nulls, qv_error *e
 
 /* Takes ownership of *b (moved; *b left empty), also on failure. */
 static qv_status add_buf(payload *p, qv_buffer *b, qv_error *err) {
-  qv_status st = grow(p->a, (void **)&p->bufs, &p->cap_bufs, p->n_bufs + 1, sizeof *p->bufs, err);
+  void *np = p->bufs;
+  qv_status st = grow(p->a, &np, &p->cap_bufs, p->n_bufs + 1, sizeof *p->bufs, err);
+  p->bufs = np;
   if (st < 0) {
     qv_buffer_unref(b);
     return st;
@@ -367,6 +384,69 @@ static qv_status visit_ree(payload *p, const qv_array *arr, int depth, qv_error 
   return visit_child_range(p, vals, p0, runs, depth, err);
 }
 
+/* Views and their variadic data buffers. When the (sliced) array references only some data
+ * buffers, only those are written and the views are rewritten with the new buffer indices
+ * (null views zeroed); otherwise the views are a zero-copy slice and every buffer is kept. */
+static qv_status add_views(payload *p, const qv_array *arr, qv_error *err) {
+  int64_t off = arr->offset, len = arr->length;
+  const qv_buffer *vb = &arr->buffers[1];
+  size_t boff, blen;
+  if (!to_size(off, 16, &boff) || !to_size(len, 16, &blen) || qv__range_bad(boff, blen, vb->len))
+    return qv_error_set(err, QV_E_INVALID, "%s: views buffer too short", p->what);
+  int32_t n_data = arr->n_buffers - 2;
+  GROW(p->a, p->variadic, p->cap_variadic, p->n_variadic + 1, err);
+  /* which data buffers do the valid long views use? new index + 1 per buffer, 0 = unused */
+  int32_t *remap = NULL;
+  int32_t used = 0;
+  if (n_data > 0) {
+    remap = qv_mem_calloc(p->a, (size_t)n_data * sizeof *remap, 0);
+    if (!remap) return qv__nomem(err, "IPC view buffer map", (size_t)n_data * sizeof *remap);
+    for (int64_t i = 0; i < len; i++) {
+      const uint8_t *v = vb->data + boff + 16 * (size_t)i;
+      if (qv__load_u32le(v) <= 12 || !qv_array_is_valid(arr, i)) continue;
+      uint32_t bi = qv__load_u32le(v + 8);
+      if (bi >= (uint32_t)n_data) {
+        qv_mem_free(p->a, remap, (size_t)n_data * sizeof *remap, 0);
+        return qv_error_set(err, QV_E_INVALID, "%s: view %lld refers to data buffer %u of %d",
+                            p->what, (long long)i, bi, (int)n_data);
+      }
+      if (!remap[bi]) remap[bi] = ++used;
+    }
+  }
+  qv_status st = QV_OK;
+  if (used == n_data) {
+    /* every buffer is used (or there are none): write as is */
+    st = add_slice(p, vb, boff, blen, err);
+    for (int32_t i = 0; i < n_data && st == QV_OK; i++)
+      st = add_slice(p, &arr->buffers[2 + i], 0, arr->buffers[2 + i].len, err);
+  } else {
+    /* renumber in first-use order, then write the used buffers in that order */
+    qv_mbuffer mb;
+    st = new_mut(p, blen, &mb, err);
+    if (st == QV_OK) {
+      for (int64_t i = 0; i < len; i++) {
+        const uint8_t *v = vb->data + boff + 16 * (size_t)i;
+        uint8_t *d = mb.data + 16 * (size_t)i;
+        if (!qv_array_is_valid(arr, i)) continue; /* stays zero: an empty view */
+        memcpy(d, v, 16);
+        if (qv__load_u32le(v) > 12)
+          qv__store_u32le(d + 8, (uint32_t)(remap[qv__load_u32le(v + 8)] - 1));
+      }
+      st = add_mut(p, &mb, err);
+    }
+    for (int32_t k = 1; k <= used && st == QV_OK; k++)
+      for (int32_t i = 0; i < n_data; i++)
+        if (remap[i] == k) {
+          st = add_slice(p, &arr->buffers[2 + i], 0, arr->buffers[2 + i].len, err);
+          break;
+        }
+  }
+  if (remap) qv_mem_free(p->a, remap, (size_t)n_data * sizeof *remap, 0);
+  QV_TRY(st);
+  p->variadic[p->n_variadic++] = used == n_data ? n_data : used;
+  return QV_OK;
+}
+
 static qv_status visit(payload *p, const qv_array *arr, int depth, qv_error *err) {
   if (depth > MAX_DEPTH)
     return qv_error_set(err, QV_E_LIMIT, "%s: arrays nested deeper than %d levels", p->what,
@@ -396,20 +476,10 @@ static qv_status visit(payload *p, const qv_array *arr, int depth, qv_error *err
       QV_TRY(add_offsets(p, arr, wide, &s, &e, err));
       return add_slice(p, &arr->buffers[2], (size_t)s, (size_t)(e - s), err);
     }
-    case QV_TYPE_BINARY_VIEW: case QV_TYPE_STRING_VIEW: {
+    case QV_TYPE_BINARY_VIEW: case QV_TYPE_STRING_VIEW:
       QV_TRY(need_buffers(p, arr, 2, err));
       QV_TRY(add_validity(p, arr, nulls, err));
-      size_t boff, blen;
-      if (!to_size(off, 16, &boff) || !to_size(len, 16, &blen))
-        return qv_error_set(err, QV_E_OVERFLOW, "%s: view buffer size", p->what);
-      QV_TRY(add_slice(p, &arr->buffers[1], boff, blen, err));
-      for (int32_t i = 2; i < arr->n_buffers; i++)
-        QV_TRY(add_slice(p, &arr->buffers[i], 0, arr->buffers[i].len, err));
-      QV_TRY(grow(p->a, (void **)&p->variadic, &p->cap_variadic, p->n_variadic + 1,
-                  sizeof *p->variadic, err));
-      p->variadic[p->n_variadic++] = arr->n_buffers - 2;
-      return QV_OK;
-    }
+      return add_views(p, arr, err);
     case QV_TYPE_LIST: case QV_TYPE_LARGE_LIST: case QV_TYPE_MAP: {
       QV_TRY(need_buffers(p, arr, 2, err));
       QV_TRY(need_children(p, arr, 1, err));
@@ -475,14 +545,12 @@ static qv_status lay_out(payload *p, qv_error *err) {
     for (size_t i = 0; i < p->n_bufs; i++) {
       if (p->bufs[i].len == 0) continue; /* empty buffers stay empty, without a prefix */
       qv_buffer c;
-      QV_TRY(qv__ipc_compress((int)p->opts->compression, p->opts->compression_level,
-                              p->bufs[i].data, p->bufs[i].len, p->a, &c, err));
+      QV_TRY(qv__ipc_compress(p->comp, p->bufs[i].data, p->bufs[i].len, &c, err));
       qv_buffer_unref(&p->bufs[i]);
       qv_buffer_move(&c, &p->bufs[i]);
     }
   }
-  QV_TRY(grow(p->a, (void **)&p->layout, &p->layout_cap, p->n_bufs ? p->n_bufs : 1,
-              sizeof *p->layout, err));
+  GROW(p->a, p->layout, p->layout_cap, p->n_bufs ? p->n_bufs : 1, err);
   size_t at = 0;
   for (size_t i = 0; i < p->n_bufs; i++) {
     size_t padded;
@@ -519,7 +587,7 @@ static qv_status write_message(qv_ipc_writer *w, const uint8_t *meta, size_t mle
   if (qv__add_overflow(start, 8 + mlen, &end) || !qv__round_up(end, ALIGN, &end))
     return qv_error_set(err, QV_E_OVERFLOW, "IPC message too large");
   size_t padded = end - start - 8;
-  if (padded > INT32_MAX)
+  if (padded > INT32_MAX - 8)
     return qv_error_set(err, QV_E_LIMIT, "IPC metadata of %zu bytes exceeds the int32 limit",
                         mlen);
   qv_mbuffer *s = &w->scratch;
@@ -571,18 +639,20 @@ static qv_status write_payload(qv_ipc_writer *w, payload *p, int64_t length, boo
                                        &mlen, err));
   else
     QV_TRY(qv__meta_batch_message(&w->fbb, &rb, p->body_len, md, &meta, &mlen, err));
+  /* room in the footer's block list first, so that a written message is always listed */
+  if (w->opts.format == QV_IPC_FORMAT_FILE) {
+    if (is_dict)
+      GROW(&w->alloc, w->dict_blocks, w->cap_dict_blocks, w->n_dict_blocks + 1, err);
+    else
+      GROW(&w->alloc, w->batch_blocks, w->cap_batch_blocks, w->n_batch_blocks + 1, err);
+  }
   qv__wblock blk;
   QV_TRY(write_message(w, meta, mlen, p, &blk, err));
   if (w->opts.format == QV_IPC_FORMAT_FILE) {
-    if (is_dict) {
-      QV_TRY(grow(&w->alloc, (void **)&w->dict_blocks, &w->cap_dict_blocks,
-                  w->n_dict_blocks + 1, sizeof *w->dict_blocks, err));
+    if (is_dict)
       w->dict_blocks[w->n_dict_blocks++] = blk;
-    } else {
-      QV_TRY(grow(&w->alloc, (void **)&w->batch_blocks, &w->cap_batch_blocks,
-                  w->n_batch_blocks + 1, sizeof *w->batch_blocks, err));
+    else
       w->batch_blocks[w->n_batch_blocks++] = blk;
-    }
   }
   if (is_dict)
     w->n_dict_batches++;
@@ -607,13 +677,14 @@ static qv_status count_dicts(const qv_field *f, size_t *n, int depth, qv_error *
   return QV_OK;
 }
 
-static void collect_explicit(const qv_field *f, int64_t *ids, size_t *k) {
+static void collect_explicit(const qv_field *f, int64_t *ids, dict_state *ds, size_t *k) {
   const qv_type *t = f->type;
   if (t->id == QV_TYPE_DICTIONARY) {
+    ds[*k].field = f;
     ids[(*k)++] = f->dictionary_id;
     t = t->value_type;
   }
-  for (int32_t i = 0; i < t->n_children; i++) collect_explicit(t->children[i], ids, k);
+  for (int32_t i = 0; i < t->n_children; i++) collect_explicit(t->children[i], ids, ds, k);
 }
 
 static bool id_used(const int64_t *ids, size_t n, int64_t id) {
@@ -633,7 +704,7 @@ static qv_status assign_dict_ids(qv_ipc_writer *w, qv_error *err) {
   if (!w->dict_ids || !w->dicts) return qv__nomem(err, "IPC dictionary table", n * 24);
   size_t k = 0;
   for (int32_t i = 0; i < w->schema->n_fields; i++)
-    collect_explicit(w->schema->fields[i], w->dict_ids, &k);
+    collect_explicit(w->schema->fields[i], w->dict_ids, w->dicts, &k);
   /* auto ids: the smallest non-negative id not used explicitly or already given */
   int64_t next = 0;
   for (size_t i = 0; i < n; i++) {
@@ -642,6 +713,17 @@ static qv_status assign_dict_ids(qv_ipc_writer *w, qv_error *err) {
     w->dict_ids[i] = next++;
   }
   for (size_t i = 0; i < n; i++) w->dicts[i].id = w->dict_ids[i];
+  /* fields may share a dictionary (one id) only when their values have the same type */
+  for (size_t i = 0; i < n; i++)
+    for (size_t j = i + 1; j < n; j++)
+      if (w->dict_ids[i] == w->dict_ids[j] &&
+          !qv_type_equal(w->dicts[i].field->type->value_type,
+                         w->dicts[j].field->type->value_type))
+        return qv_error_set(err, QV_E_INVALID,
+                            "fields '%s' and '%s' share dictionary id %lld but their "
+                            "dictionary value types differ",
+                            w->dicts[i].field->name, w->dicts[j].field->name,
+                            (long long)w->dict_ids[i]);
   return QV_OK;
 }
 
@@ -686,6 +768,7 @@ static qv_status write_dictionary(qv_ipc_writer *w, size_t k, const qv_array *va
   memset(&p, 0, sizeof p);
   p.a = &w->alloc;
   p.opts = &w->opts;
+  p.comp = &w->comp;
   p.what = what;
   qv_status st = visit(&p, to_write, 0, err);
   if (st == QV_OK)
@@ -754,7 +837,9 @@ qv_status qv_ipc_sink_stdio(void *ctx, const void *data, size_t len, qv_error *e
 static void writer_free(qv_ipc_writer *w) {
   qv_schema_unref(w->schema);
   qv__fbb_reset(&w->fbb);
+  qv__ipc_compressor_reset(&w->comp);
   qv_mbuffer_reset(&w->scratch);
+  qv_metadata_reset(&w->footer_md);
   for (size_t i = 0; w->dicts && i < w->n_dicts; i++) qv_array_unref(w->dicts[i].last);
   qv_mem_free(&w->alloc, w->dicts, w->n_dicts * sizeof *w->dicts, 0);
   qv_mem_free(&w->alloc, w->dict_ids, w->n_dicts * sizeof *w->dict_ids, 0);
@@ -790,8 +875,11 @@ qv_status qv_ipc_writer_new(const qv_schema *schema, const qv_ipc_write_options 
   w->sink = sink;
   w->sink_ctx = sink_ctx;
   qv__fbb_init(&w->fbb, &w->alloc);
+  qv__ipc_compressor_init(&w->comp, (int)o.compression, o.compression_level, &w->alloc);
   qv_mbuffer_init(&w->scratch, &w->alloc);
-  qv_status st = assign_dict_ids(w, err);
+  qv_status st = qv_metadata_copy(o.footer_metadata, &w->alloc, &w->footer_md, err);
+  w->opts.footer_metadata = NULL; /* the copy is used */
+  if (st == QV_OK) st = assign_dict_ids(w, err);
   const uint8_t *meta = NULL;
   size_t mlen = 0;
   qv__dict_ids ids = {w->dict_ids, w->n_dicts};
@@ -848,6 +936,7 @@ qv_status qv_ipc_writer_write_batch_metadata(qv_ipc_writer *w, const qv_batch *b
   memset(&p, 0, sizeof p);
   p.a = &w->alloc;
   p.opts = &w->opts;
+  p.comp = &w->comp;
   char what[160];
   p.what = what;
   for (int32_t i = 0; i < s->n_fields && st == QV_OK; i++) {
@@ -884,7 +973,8 @@ qv_status qv_ipc_writer_finish(qv_ipc_writer *w, qv_error *err) {
     size_t mlen;
     qv__dict_ids ids = {w->dict_ids, w->n_dicts};
     QV_TRY(qv__meta_footer(&w->fbb, w->schema, &ids, w->dict_blocks, w->n_dict_blocks,
-                           w->batch_blocks, w->n_batch_blocks, &meta, &mlen, err));
+                           w->batch_blocks, w->n_batch_blocks, &w->footer_md, &meta, &mlen,
+                           err));
     if (mlen > INT32_MAX)
       return qv_error_set(err, QV_E_LIMIT, "IPC file footer of %zu bytes is too large", mlen);
     QV_TRY(emit(w, meta, mlen, err));

@@ -70,6 +70,8 @@ static void evict(nd_cache *c) {
   }
 }
 
+size_t qv__nd_cache_budget(const nd_cache *c) { return c ? c->budget : 0; }
+
 void qv__nd_cache_clear(nd_cache *c) {
   if (!c) return;
   pthread_mutex_lock(&c->mu);

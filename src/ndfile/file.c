@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 
 #include "ndfile/nd_int.h"
 
@@ -100,7 +101,19 @@ static void coord_str(const nd_meta *m, uint64_t c, char *buf, size_t cap) {
   if (n < cap) snprintf(buf + n, cap - n, ")");
 }
 
-static void *raw_alloc(const qv_allocator *a, size_t len) { return qv_mem_alloc(a, len ? len : 1, 64); }
+/* Chunk buffers. Big ones get a transparent-huge-page hint (as numpy does for big arrays):
+ * first touch of a multi-MiB chunk then costs a few faults instead of thousands. */
+static void *raw_alloc(const qv_allocator *a, size_t len) {
+  void *p = qv_mem_alloc(a, len ? len : 1, 64);
+#ifdef MADV_HUGEPAGE
+  if (p && len >= (4u << 20)) {
+    uintptr_t lo = ((uintptr_t)p + (2u << 20) - 1) & ~(uintptr_t)((2u << 20) - 1);
+    uintptr_t hi = ((uintptr_t)p + len) & ~(uintptr_t)((2u << 20) - 1);
+    if (hi > lo) (void)madvise((void *)lo, hi - lo, MADV_HUGEPAGE);
+  }
+#endif
+  return p;
+}
 static void raw_free(const qv_allocator *a, void *p, size_t len) { qv_mem_free(a, p, len ? len : 1, 64); }
 
 static nd_pend *find_pend(qv_nd_file *f, const char *name, size_t *pos) {
@@ -629,56 +642,72 @@ static qv_status check_var_raw(const uint8_t *raw, size_t len, uint64_t n) {
   return total == len - n * 4 ? QV_OK : QV_E_CORRUPT;
 }
 
+/* Reads block `ce` of layer L, checks its checksum, and decodes it into dst (exactly raw_len
+ * bytes; also checks the value lengths of string/binary chunks). */
+static qv_status fetch_block(qv_nd_file *f, const nd_layer *L, const nd_meta *m,
+                             const nd_chunk_ent *ce, uint8_t *dst, qv_error *err) {
+  char cs[200];
+  size_t stored = (size_t)ce->stored_len, rawn = (size_t)ce->raw_len;
+  uint8_t *sbuf = dst;
+  if (ce->codec != QV_ND_CODEC_NONE) {
+    sbuf = raw_alloc(f->alloc, stored);
+    if (!sbuf) return qv__nomem(err, "chunk block", stored);
+  }
+  qv_status s = f->store->read_at(f->store, L->path, ce->offset, sbuf, stored, err);
+  if (s < 0) {
+    coord_str(m, ce->chunk, cs, sizeof cs);
+    qv_error_prefix(err, "layer %llu block of '%s' chunk %s: ", (unsigned long long)L->seq, m->name, cs);
+  } else if (qv__nd_hash(sbuf, stored) != ce->hash) {
+    coord_str(m, ce->chunk, cs, sizeof cs);
+    s = qv_error_set_at(err, QV_E_CORRUPT, (int64_t)ce->offset,
+                        "layer %llu block of '%s' chunk %s: checksum mismatch",
+                        (unsigned long long)L->seq, m->name, cs);
+  } else if (ce->codec != QV_ND_CODEC_NONE) {
+    s = qv__nd_decode(ce->codec, sbuf, stored, dst, rawn, err);
+    if (s < 0) {
+      coord_str(m, ce->chunk, cs, sizeof cs);
+      qv_error_prefix(err, "layer %llu block of '%s' chunk %s (codec %u): ",
+                      (unsigned long long)L->seq, m->name, cs, ce->codec);
+    }
+  }
+  if (sbuf != dst) raw_free(f->alloc, sbuf, stored);
+  if (s == QV_OK && qv__nd_type_var(m->dtype)) {
+    uint64_t org[QV_ND_MAX_RANK], ext[QV_ND_MAX_RANK];
+    uint64_t ne = qv__nd_chunk_extent(m, ce->chunk, org, ext);
+    if (check_var_raw(dst, rawn, ne) < 0) {
+      coord_str(m, ce->chunk, cs, sizeof cs);
+      s = qv_error_set(err, QV_E_CORRUPT, "layer %llu block of '%s' chunk %s: value lengths do not add up",
+                       (unsigned long long)L->seq, m->name, cs);
+    }
+  }
+  return s;
+}
+
 /* Loads, checks and decodes a block of layer L (through the cache). */
 static qv_status load_block(qv_nd_file *f, nd_cache *cache, const nd_layer *L, const nd_meta *m,
                             const nd_chunk_ent *ce, nd_cached *out, qv_error *err) {
   if (qv__nd_cache_get(cache, L->seq, ce->offset, out)) return QV_OK;
-  char cs[200];
-  size_t stored = (size_t)ce->stored_len, rawn = (size_t)ce->raw_len;
-  uint8_t *sbuf = raw_alloc(f->alloc, stored);
-  if (!sbuf) return qv__nomem(err, "chunk block", stored);
-  qv_status s = f->store->read_at(f->store, L->path, ce->offset, sbuf, stored, err);
+  size_t rawn = (size_t)ce->raw_len;
+  uint8_t *raw = raw_alloc(f->alloc, rawn);
+  if (!raw) return qv__nomem(err, "chunk", rawn);
+  qv_status s = fetch_block(f, L, m, ce, raw, err);
   if (s < 0) {
-    raw_free(f->alloc, sbuf, stored);
-    coord_str(m, ce->chunk, cs, sizeof cs);
-    qv_error_prefix(err, "layer %llu block of '%s' chunk %s: ", (unsigned long long)L->seq, m->name, cs);
+    raw_free(f->alloc, raw, rawn);
     return s;
   }
-  if (qv__nd_hash(sbuf, stored) != ce->hash) {
-    raw_free(f->alloc, sbuf, stored);
-    coord_str(m, ce->chunk, cs, sizeof cs);
-    return qv_error_set_at(err, QV_E_CORRUPT, (int64_t)ce->offset,
-                           "layer %llu block of '%s' chunk %s: checksum mismatch",
-                           (unsigned long long)L->seq, m->name, cs);
-  }
-  uint8_t *raw = sbuf;
-  if (ce->codec != QV_ND_CODEC_NONE) {
-    raw = raw_alloc(f->alloc, rawn);
-    if (!raw) {
-      raw_free(f->alloc, sbuf, stored);
-      return qv__nomem(err, "chunk", rawn);
-    }
-    s = qv__nd_decode(ce->codec, sbuf, stored, raw, rawn, err);
-    raw_free(f->alloc, sbuf, stored);
-    if (s < 0) {
-      raw_free(f->alloc, raw, rawn);
-      coord_str(m, ce->chunk, cs, sizeof cs);
-      qv_error_prefix(err, "layer %llu block of '%s' chunk %s (codec %u): ",
-                      (unsigned long long)L->seq, m->name, cs, ce->codec);
-      return s;
-    }
-  }
-  if (qv__nd_type_var(m->dtype)) {
-    uint64_t org[QV_ND_MAX_RANK], ext[QV_ND_MAX_RANK];
-    uint64_t ne = qv__nd_chunk_extent(m, ce->chunk, org, ext);
-    if (check_var_raw(raw, rawn, ne) < 0) {
-      raw_free(f->alloc, raw, rawn);
-      coord_str(m, ce->chunk, cs, sizeof cs);
-      return qv_error_set(err, QV_E_CORRUPT, "layer %llu block of '%s' chunk %s: value lengths do not add up",
-                          (unsigned long long)L->seq, m->name, cs);
-    }
-  }
   return qv__nd_cache_put(cache, L->seq, ce->offset, raw, rawn, out, err);
+}
+
+/* The stored block of chunk c, if any (newest layer first). */
+static const nd_chunk_ent *find_stored(const nd_res *r, uint64_t c, const nd_layer **L) {
+  for (size_t i = 0; i < r->n_chain; i++) {
+    const nd_chunk_ent *ce = entry_chunk(r->chain[i].entry, c);
+    if (ce) {
+      *L = r->chain[i].layer;
+      return ce;
+    }
+  }
+  return NULL;
 }
 
 static qv_status get_chunk(qv_nd_file *f, const nd_res *r, uint64_t c, chunk_ref *out,
@@ -692,16 +721,14 @@ static qv_status get_chunk(qv_nd_file *f, const nd_res *r, uint64_t c, chunk_ref
       return QV_OK;
     }
   }
-  for (size_t i = 0; i < r->n_chain; i++) {
-    const nd_chunk_ent *ce = entry_chunk(r->chain[i].entry, c);
-    if (ce) {
-      QV_TRY(load_block(f, f->cache, r->chain[i].layer, r->meta, ce, &out->h, err));
-      out->data = out->h.data;
-      out->len = out->h.len;
-      return QV_OK;
-    }
+  const nd_layer *L;
+  const nd_chunk_ent *ce = find_stored(r, c, &L);
+  if (ce) {
+    QV_TRY(load_block(f, f->cache, L, r->meta, ce, &out->h, err));
+    out->data = out->h.data;
+    out->len = out->h.len;
   }
-  return QV_OK; /* fill */
+  return QV_OK; /* no block: fill */
 }
 
 /* ---- regions ---- */
@@ -806,6 +833,24 @@ static qv_status read_one(void *vc, uint64_t c, const uint64_t *org, const uint6
   for (uint32_t k = 0; k < m->rank; k++) {
     src_start[k] = lo[k] - org[k];
     dst_start[k] = lo[k] - x->start[k];
+  }
+  /* A whole chunk that lands contiguously in the output and would not stay in the cache is
+   * decoded straight into the output: no intermediate buffer, no copy. */
+  bool direct = !(x->r->pend && pend_chunk(x->r->pend, c, NULL));
+  for (uint32_t k = 0; k < m->rank && direct; k++)
+    direct = cnt[k] == ext[k] && (k == 0 || x->shape[k] == ext[k]);
+  if (direct) {
+    const nd_layer *L;
+    const nd_chunk_ent *ce = find_stored(x->r, c, &L);
+    if (ce && ce->raw_len / 4 >= qv__nd_cache_budget(x->f->cache)) {
+      nd_cached h;
+      if (!qv__nd_cache_get(x->f->cache, L->seq, ce->offset, &h)) {
+        uint64_t off = 0;
+        for (uint32_t k = 0; k < m->rank; k++) off = off * x->shape[k] + dst_start[k];
+        return fetch_block(x->f, L, m, ce, x->out + off * m->width, err);
+      }
+      qv__nd_cache_release(x->f->cache, &h);
+    }
   }
   chunk_ref cr;
   QV_TRY(get_chunk(x->f, x->r, c, &cr, err));

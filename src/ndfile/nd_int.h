@@ -144,6 +144,7 @@ qv_status qv__nd_cache_put(nd_cache *c, uint64_t seq, uint64_t off, uint8_t *dat
                            nd_cached *out, qv_error *err);
 void qv__nd_cache_release(nd_cache *c, nd_cached *h);
 void qv__nd_cache_clear(nd_cache *c);
+size_t qv__nd_cache_budget(const nd_cache *c);
 
 /* ---- region helpers ---- */
 /* Copies the box `count` at src_start in a row-major src of src_shape to dst_start in dst of

@@ -203,12 +203,62 @@ static dom type_dom(qv_nd_type t) {
   }
 }
 
-#define LEAF_LOOP(T, CONV)                                  \
-  for (size_t j = 0; j < nleaf; j++) {                      \
-    T v;                                                    \
-    memcpy(&v, raw + j * sizeof(T), sizeof(T));             \
-    CONV;                                                   \
+/* Counts elements equal to the fill value, comparing whole elements as integers when the
+ * width allows (the hot path of every flush), else with memcmp. */
+static uint64_t count_fill(const uint8_t *raw, uint64_t nelem, size_t w, const uint8_t *fill) {
+  uint64_t n = 0;
+#define CF(T)                                                   \
+  {                                                             \
+    T fv, v;                                                    \
+    memcpy(&fv, fill, sizeof fv);                               \
+    for (uint64_t i = 0; i < nelem; i++) {                      \
+      memcpy(&v, raw + i * sizeof v, sizeof v);                 \
+      n += v == fv;                                             \
+    }                                                           \
+    return n;                                                   \
   }
+  switch (w) {
+    case 1: CF(uint8_t)
+    case 2: CF(uint16_t)
+    case 4: CF(uint32_t)
+    case 8: CF(uint64_t)
+    default:
+      for (uint64_t i = 0; i < nelem; i++) n += memcmp(raw + i * w, fill, w) == 0;
+      return n;
+  }
+#undef CF
+}
+
+/* min/max of integer leaves, one tight loop per type */
+#define IMINMAX(T, ACC, MN, MX)                                 \
+  {                                                             \
+    T lo, hi, v;                                                \
+    memcpy(&lo, raw, sizeof lo);                                \
+    hi = lo;                                                    \
+    for (size_t j = 1; j < nleaf; j++) {                        \
+      memcpy(&v, raw + j * sizeof v, sizeof v);                 \
+      lo = v < lo ? v : lo;                                     \
+      hi = v > hi ? v : hi;                                     \
+    }                                                           \
+    MN = (ACC)lo;                                               \
+    MX = (ACC)hi;                                               \
+  }                                                             \
+  break;
+
+/* min/max of float leaves ignoring NaN; false when all are NaN */
+#define FMINMAX(T)                                              \
+  {                                                             \
+    T lo = (T)INFINITY, hi = (T)-INFINITY, v;                   \
+    for (size_t j = 0; j < nleaf; j++) {                        \
+      memcpy(&v, raw + j * sizeof v, sizeof v);                 \
+      lo = v < lo ? v : lo; /* NaN compares false: skipped */   \
+      hi = v > hi ? v : hi;                                     \
+    }                                                           \
+    any = lo <= hi;                                             \
+    fmin = (double)lo;                                          \
+    fmax = (double)hi;                                          \
+  }                                                             \
+  break;
 
 void qv__nd_chunk_stats(const nd_meta *m, const uint8_t *raw, size_t raw_len, uint64_t nelem,
                         nd_chunk_ent *e) {
@@ -228,41 +278,33 @@ void qv__nd_chunk_stats(const nd_meta *m, const uint8_t *raw, size_t raw_len, ui
   }
   size_t w = m->width;
   if (raw_len < nelem * w) return;
-  for (uint64_t i = 0; i < nelem; i++)
-    if (memcmp(raw + i * w, m->fill, w) == 0) e->n_fill++;
+  e->n_fill = count_fill(raw, nelem, w, m->fill);
   size_t nleaf = (size_t)nelem * (m->dtype.list_size ? m->dtype.list_size : 1);
+  if (nleaf == 0) return;
   dom d = type_dom(m->dtype.type);
-  int64_t imin = INT64_MAX, imax = INT64_MIN;
-  uint64_t umin = UINT64_MAX, umax = 0;
-  double fmin = INFINITY, fmax = -INFINITY;
-  bool any = false;
+  int64_t imin = 0, imax = 0;
+  uint64_t umin = 0, umax = 0;
+  double fmin = 0, fmax = 0;
+  bool any = true;
   switch (m->dtype.type) {
-    case QV_ND_BOOL: case QV_ND_UINT8:
-      LEAF_LOOP(uint8_t, { if (v < umin) umin = v; if (v > umax) umax = v; }) break;
-    case QV_ND_INT8: LEAF_LOOP(int8_t, { if (v < imin) imin = v; if (v > imax) imax = v; }) break;
-    case QV_ND_INT16: LEAF_LOOP(int16_t, { if (v < imin) imin = v; if (v > imax) imax = v; }) break;
-    case QV_ND_INT32: LEAF_LOOP(int32_t, { if (v < imin) imin = v; if (v > imax) imax = v; }) break;
-    case QV_ND_INT64: case QV_ND_TIMESTAMP_NS:
-      LEAF_LOOP(int64_t, { if (v < imin) imin = v; if (v > imax) imax = v; }) break;
-    case QV_ND_UINT16: LEAF_LOOP(uint16_t, { if (v < umin) umin = v; if (v > umax) umax = v; }) break;
-    case QV_ND_UINT32: LEAF_LOOP(uint32_t, { if (v < umin) umin = v; if (v > umax) umax = v; }) break;
-    case QV_ND_UINT64: LEAF_LOOP(uint64_t, { if (v < umin) umin = v; if (v > umax) umax = v; }) break;
-    case QV_ND_FLOAT32:
-      LEAF_LOOP(float, { if (v == v) { any = true; if (v < fmin) fmin = v; if (v > fmax) fmax = v; } }) break;
-    case QV_ND_FLOAT64:
-      LEAF_LOOP(double, { if (v == v) { any = true; if (v < fmin) fmin = v; if (v > fmax) fmax = v; } }) break;
+    case QV_ND_BOOL: IMINMAX(uint8_t, int64_t, imin, imax)
+    case QV_ND_UINT8: IMINMAX(uint8_t, uint64_t, umin, umax)
+    case QV_ND_INT8: IMINMAX(int8_t, int64_t, imin, imax)
+    case QV_ND_INT16: IMINMAX(int16_t, int64_t, imin, imax)
+    case QV_ND_INT32: IMINMAX(int32_t, int64_t, imin, imax)
+    case QV_ND_INT64: case QV_ND_TIMESTAMP_NS: IMINMAX(int64_t, int64_t, imin, imax)
+    case QV_ND_UINT16: IMINMAX(uint16_t, uint64_t, umin, umax)
+    case QV_ND_UINT32: IMINMAX(uint32_t, uint64_t, umin, umax)
+    case QV_ND_UINT64: IMINMAX(uint64_t, uint64_t, umin, umax)
+    case QV_ND_FLOAT32: FMINMAX(float)
+    case QV_ND_FLOAT64: FMINMAX(double)
     default: return;
   }
-  if (m->dtype.type == QV_ND_BOOL) { /* bool lives in the int64 domain */
-    imin = (int64_t)umin;
-    imax = (int64_t)umax;
-  }
-  if (nleaf == 0) return;
   if (d == DOM_F) {
     if (!any) return;
     memcpy(&e->min, &fmin, 8);
     memcpy(&e->max, &fmax, 8);
-  } else if (d == DOM_U && m->dtype.type != QV_ND_BOOL) {
+  } else if (d == DOM_U) {
     e->min = umin;
     e->max = umax;
   } else {
@@ -271,6 +313,8 @@ void qv__nd_chunk_stats(const nd_meta *m, const uint8_t *raw, size_t raw_len, ui
   }
   e->flags = ND_CHUNK_HAS_MINMAX;
 }
+#undef IMINMAX
+#undef FMINMAX
 
 /* ---- box copy ---- */
 void qv__nd_copy_box(uint32_t rank, size_t width, const uint8_t *src, const uint64_t *src_shape,

@@ -429,6 +429,41 @@ static void test_concat_pieces(void) {
   qv_array_unref(y);
 }
 
+/* concat(slice[a, b), slice[b, c)) == slice[a, c) at pseudo-random boundaries, every type */
+static void test_concat_random_splits(void) {
+  make_types();
+  uint64_t seed = 12345;
+  for (int ti = 0; ti < n_types; ti++) {
+    qv_array *a = build(types[ti], 0, N);
+    QV_REQUIRE(a);
+    for (int rep = 0; rep < 15; rep++) {
+      int64_t x[3];
+      for (int k = 0; k < 3; k++) {
+        seed = seed * 6364136223846793005ull + 1442695040888963407ull;
+        x[k] = (int64_t)((seed >> 33) % (N + 1));
+      }
+      if (x[0] > x[1]) { int64_t t = x[0]; x[0] = x[1]; x[1] = t; }
+      if (x[1] > x[2]) { int64_t t = x[1]; x[1] = x[2]; x[2] = t; }
+      if (x[0] > x[1]) { int64_t t = x[0]; x[0] = x[1]; x[1] = t; }
+      qv_array *p[2], *whole, *c = NULL;
+      QV_REQUIRE_OK(qv_array_slice(a, x[0], x[1] - x[0], &p[0], NULL));
+      QV_REQUIRE_OK(qv_array_slice(a, x[1], x[2] - x[1], &p[1], NULL));
+      QV_REQUIRE_OK(qv_array_slice(a, x[0], x[2] - x[0], &whole, NULL));
+      qv_error err;
+      QV_CHECK_OK_E(qv_array_concat(p, 2, NULL, &c, &err), &err);
+      if (c && !qv_array_equal(c, whole, &err))
+        QV__FAIL("%s [%lld,%lld,%lld): %s", type_names[ti], (long long)x[0], (long long)x[1],
+                 (long long)x[2], err.message);
+      if (c) check_all(c, x[0], type_names[ti]);
+      qv_array_unref(c);
+      qv_array_unref(whole);
+      qv_array_unref(p[0]);
+      qv_array_unref(p[1]);
+    }
+    qv_array_unref(a);
+  }
+}
+
 static void test_empty_and_null_arrays(void) {
   make_types();
   for (int ti = 0; ti < n_types; ti++) {
@@ -538,5 +573,6 @@ static void cleanup(void) {
 }
 
 QV_TEST_MAIN(QV_CASE(test_every_type_build_read_slice), QV_CASE(test_concat_pieces),
+             QV_CASE(test_concat_random_splits),
              QV_CASE(test_empty_and_null_arrays), QV_CASE(test_getter_details),
              QV_CASE(test_array_new_checks), QV_CASE(cleanup))

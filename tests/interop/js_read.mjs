@@ -49,15 +49,20 @@ export function typeName(t) {
   }
 }
 
-export function fieldJson(f) {
+// nameAs: the name printed instead of f.name — map children get the canonical names
+// entries/key/value (they are not significant, and implementations rename them).
+export function fieldJson(f, nameAs) {
   let t = f.type;
   let dict = '';
   if (t.typeId === Type.Dictionary) {
     dict = `,"dictionary":{"index":${jsonString(intName(t.indices))},"ordered":${t.isOrdered ? 'true' : 'false'}}`;
     t = t.dictionary;
   }
-  let s = `{"name":${jsonString(f.name)},"type":${jsonString(typeName(t))},"nullable":${f.nullable ? 'true' : 'false'}${dict}`;
-  if (t.children && t.children.length) s += ',"children":[' + t.children.map(fieldJson).join(',') + ']';
+  let s = `{"name":${jsonString(nameAs ?? f.name)},"type":${jsonString(typeName(t))},"nullable":${f.nullable ? 'true' : 'false'}${dict}`;
+  if (t.children && t.children.length) {
+    const as = (i) => (t.typeId === Type.Map ? 'entries' : nameAs === 'entries' ? (i === 0 ? 'key' : 'value') : undefined);
+    s += ',"children":[' + t.children.map((c, i) => fieldJson(c, as(i))).join(',') + ']';
+  }
   s += metadataJson(f.metadata);
   return s + '}';
 }
@@ -191,6 +196,8 @@ export function dump(bytes, out) {
   const lines = [];
   let b = 0;
   for (const batch of reader) {
+    // apache-arrow yields a placeholder empty batch for an input that has none: not data
+    if (batch.constructor.name === '_InternalEmptyPlaceholderRecordBatch') continue;
     lines.push(`{"batch":${b},"rows":${batch.numRows}}`);
     for (let c = 0; c < batch.data.children.length; c++) {
       const d = batch.data.children[c];
@@ -202,7 +209,7 @@ export function dump(bytes, out) {
   }
   const schema = reader.schema;
   if (!schema) throw new Error('no schema (empty input?)');
-  out.write(`{"schema":{"fields":[${schema.fields.map(fieldJson).join(',')}]${metadataJson(schema.metadata)}}}\n`);
+  out.write(`{"schema":{"fields":[${schema.fields.map((f) => fieldJson(f)).join(',')}]${metadataJson(schema.metadata)}}}\n`);
   for (const l of lines) out.write(l + '\n');
 }
 

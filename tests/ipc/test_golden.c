@@ -163,6 +163,9 @@ static bool exists(const char *p) {
   return stat(p, &st) == 0;
 }
 
+static void check_read(const char *what, const char *path, bool is_file, const qv_table *got,
+                       const qv_table *want);
+
 static void check_case(const char *dir, const char *producer, const char *base) {
   char json[1200], path[1200], what[1200];
   if (snprintf(json, sizeof json, "%s/%s.json.gz", dir, base) >= (int)sizeof json) {
@@ -195,18 +198,43 @@ static void check_case(const char *dir, const char *producer, const char *base) 
                (long long)err.offset);
       continue;
     }
-    if (same(what, got, want)) {
-      same_batches(what, got, want);
-      if (e == 1) file_random_access(what, path, want);
-      /* written back by quiver: both formats, and compressed */
-      roundtrip(what, got, want, QV_IPC_FORMAT_STREAM, QV_IPC_COMPRESSION_NONE);
-      roundtrip(what, got, want, QV_IPC_FORMAT_FILE, QV_IPC_COMPRESSION_NONE);
-      roundtrip(what, got, want, e ? QV_IPC_FORMAT_FILE : QV_IPC_FORMAT_STREAM,
-                e ? QV_IPC_COMPRESSION_LZ4_FRAME : QV_IPC_COMPRESSION_ZSTD);
+    qv_error diff;
+    qv_error_init(&diff);
+    if (!qv_test_schema_equal_md(got->schema, want->schema, &diff)) {
+      /* The names of a map's children are not significant in Arrow, and some golden streams
+       * carry the canonical names where their JSON has others (map_non_canonical): compare
+       * against the expected data with canonical map names before calling it a failure. */
+      qv_table *canon = NULL;
+      if (qv_test_json_load_opts(json, NULL, QV_TEST_JSON_CANONICAL_MAP_NAMES, &canon, &err) ==
+              QV_OK &&
+          qv_test_schema_equal_md(got->schema, canon->schema, NULL)) {
+        printf("  NOTE %s: map child names differ from the JSON's (%s); compared with the "
+               "canonical names\n", what, diff.message);
+      } else {
+        qv_table_free(canon);
+        canon = NULL;
+      }
+      check_read(what, path, e == 1, got, canon ? canon : want);
+      qv_table_free(canon);
+    } else {
+      check_read(what, path, e == 1, got, want);
     }
     qv_table_free(got);
   }
   qv_table_free(want);
+}
+
+/* One golden input read by quiver: compared with the expected data, then random access (file
+ * format) and written back by quiver in both formats and compressed. */
+static void check_read(const char *what, const char *path, bool is_file, const qv_table *got,
+                       const qv_table *want) {
+  if (!same(what, got, want)) return;
+  same_batches(what, got, want);
+  if (is_file) file_random_access(what, path, want);
+  roundtrip(what, got, want, QV_IPC_FORMAT_STREAM, QV_IPC_COMPRESSION_NONE);
+  roundtrip(what, got, want, QV_IPC_FORMAT_FILE, QV_IPC_COMPRESSION_NONE);
+  roundtrip(what, got, want, is_file ? QV_IPC_FORMAT_FILE : QV_IPC_FORMAT_STREAM,
+            is_file ? QV_IPC_COMPRESSION_LZ4_FRAME : QV_IPC_COMPRESSION_ZSTD);
 }
 
 static int cmp_str(const void *a, const void *b) {

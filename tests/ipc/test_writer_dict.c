@@ -272,6 +272,29 @@ static void test_shared_dictionary_id(void) {
   qv_mbuffer_reset(&mb);
   qv_batch_unref(b);
   qv_schema_unref(s);
+
+  /* sharing an id across different value types is refused */
+  qv_type *it;
+  QV_REQUIRE_OK(qv_type_dictionary(qv_type_int32(), qv_type_int64(), false, NULL, &it, NULL));
+  qv_field *g, *g5;
+  QV_REQUIRE_OK(qv_field_new("nums", it, true, NULL, NULL, &g, NULL));
+  QV_REQUIRE_OK(qv_field_with_dictionary_id(g, 5, NULL, &g5, NULL));
+  QV_REQUIRE_OK(qv_field_with_dictionary_id(f.s->fields[0], 5, NULL, &a, NULL));
+  qv_field *gs[2] = {a, g5};
+  QV_REQUIRE_OK(qv_schema_new(gs, 2, NULL, NULL, &s, NULL));
+  qv_ipc_writer *w = NULL;
+  qv_mbuffer_init(&mb, NULL);
+  QV_CHECK_STATUS_E(qv_ipc_writer_new(s, NULL, qv_ipc_sink_mbuffer, &mb, NULL, &w, &err),
+                    QV_E_INVALID, &err);
+  QV_CHECK_CONTAINS(err.message, "share dictionary id 5");
+  QV_CHECK(w == NULL);
+  QV_CHECK_UINT_EQ(mb.len, 0);
+  qv_mbuffer_reset(&mb);
+  qv_schema_unref(s);
+  qv_field_unref(a);
+  qv_field_unref(g);
+  qv_field_unref(g5);
+  qv_type_unref(it);
   fixture_free(&f);
 }
 

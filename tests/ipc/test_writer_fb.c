@@ -100,11 +100,30 @@ static void test_builder_values(void) {
   QV_CHECK_INT_EQ(qv__fb_i32(fb, qv__fb_table(fb, t, 11), 0, 0), 100);
   QV_CHECK(!qv__fb_has(fb, t, 12)); /* beyond the vtable */
 
-  /* the builder is reusable after clear */
+  /* the builder is reusable after clear; identical vtables are shared (the later table
+   * points back at the earlier vtable with a negative soffset) */
   qv__fbb_clear(&b);
+  qv__fbref e[3];
+  for (int i = 0; i < 3; i++) {
+    qv__fbb_table_start(&b);
+    e[i] = qv__fbb_table_end(&b);
+  }
+  qv__fbref ev = qv__fbb_vec_refs(&b, e, 3);
   qv__fbb_table_start(&b);
+  qv__fbb_add_ref(&b, 0, ev);
   root = qv__fbb_table_end(&b);
   QV_CHECK_OK(qv__fbb_finish(&b, root, &data, &len, NULL));
+  QV_REQUIRE(fb_copy(&c, data, len));
+  t = qv__fb_root(fb);
+  p = qv__fb_vector(fb, t, 0, &n);
+  QV_REQUIRE(n == 3);
+  int64_t vtp[3];
+  for (uint32_t i = 0; i < 3; i++) {
+    uint32_t ti = qv__fb_vector_table(fb, p, i);
+    vtp[i] = (int64_t)ti - (int32_t)qv__load_u32le(fb->data + ti);
+  }
+  QV_CHECK_INT_EQ(vtp[0], vtp[1]);
+  QV_CHECK_INT_EQ(vtp[1], vtp[2]);
   qv__fbb_reset(&b);
 }
 
@@ -321,7 +340,7 @@ static void test_batch_and_footer_messages(void) {
     int64_t idv[2] = {0, 1};
     qv__dict_ids ids = {idv, 2};
     qv__wblock blocks[2] = {{8, 200, 64}, {272, 136, 1024}};
-    QV_CHECK_OK_E(qv__meta_footer(&b, s, &ids, blocks, 1, blocks + 1, 1, &data, &len, &err),
+    QV_CHECK_OK_E(qv__meta_footer(&b, s, &ids, blocks, 1, blocks + 1, 1, &md, &data, &len, &err),
                   &err);
     if (!qv_test_failed && fb_copy(&c, data, len)) {
       QV_CHECK_OK_E(qv__fb_verify_footer(&c.fb, QV__FB_MAX_DEPTH, &err), &err);
@@ -333,6 +352,8 @@ static void test_batch_and_footer_messages(void) {
       QV_CHECK_INT_EQ(qv__fb_load_i64(&c.fb, v + QV_FB_BLOCK_OFFSET), 272);
       QV_CHECK_INT_EQ(qv__fb_load_i32(&c.fb, v + QV_FB_BLOCK_META_DATA_LENGTH), 136);
       QV_CHECK_INT_EQ(qv__fb_load_i64(&c.fb, v + QV_FB_BLOCK_BODY_LENGTH), 1024);
+      qv__fb_vector(&c.fb, f, QV_FB_FOOTER_CUSTOM_METADATA, &n);
+      QV_CHECK_UINT_EQ(n, 1);
       v = qv__fb_vector(&c.fb, f, QV_FB_FOOTER_DICTIONARIES, &n);
       QV_CHECK_UINT_EQ(n, 1);
       QV_CHECK_INT_EQ(qv__fb_load_i64(&c.fb, v + QV_FB_BLOCK_OFFSET), 8);

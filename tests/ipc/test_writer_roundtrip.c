@@ -201,6 +201,7 @@ static void test_sliced(void) {
     qv_field *fld = qv_field_ref(s->fields[si]);
     qv_schema *s1;
     QV_CHECK_OK(qv_schema_new(&fld, 1, NULL, NULL, &s1, NULL));
+    qv_field_unref(fld);
     qv_batch *b1;
     QV_CHECK_OK(qv_batch_new(s1, 10, &part, 1, NULL, &b1, NULL));
     qv_ipc_write_options o = qv_ipc_write_options_default();
@@ -275,6 +276,66 @@ static void test_validity_realigned(void) {
   qv_batch_unref(b);
   qv_schema_unref(s);
   qv_array_unref(part);
+  qv_array_unref(a);
+}
+
+/* A view array over three data buffers, sliced to the middle row: only the one data buffer
+ * it uses is written, and the view is renumbered to it. */
+static void test_sliced_views_compact(void) {
+  static const char *const strs[3] = {"first string that is long", "second string, also long",
+                                      "third long string value"};
+  qv_buffer bufs[5] = {{0}, {0}, {0}, {0}, {0}};
+  uint8_t views[48];
+  memset(views, 0, sizeof views);
+  for (int i = 0; i < 3; i++) {
+    size_t n = strlen(strs[i]);
+    QV_REQUIRE_OK(qv_buffer_copy(strs[i], n, NULL, &bufs[2 + i], NULL));
+    qv__store_u32le(views + 16 * i, (uint32_t)n);
+    memcpy(views + 16 * i + 4, strs[i], 4);
+    qv__store_u32le(views + 16 * i + 8, (uint32_t)i);
+    qv__store_u32le(views + 16 * i + 12, 0);
+  }
+  QV_REQUIRE_OK(qv_buffer_copy(views, sizeof views, NULL, &bufs[1], NULL));
+  qv_array *a, *mid;
+  QV_REQUIRE_OK(qv_array_new(qv_type_utf8_view(), 3, 0, 0, 5, bufs, 0, NULL, NULL, NULL, &a, NULL));
+  QV_REQUIRE_OK(qv_array_slice(a, 1, 1, &mid, NULL));
+  qv_field *f;
+  QV_REQUIRE_OK(qv_field_new("v", qv_type_utf8_view(), true, NULL, NULL, &f, NULL));
+  qv_schema *s;
+  QV_REQUIRE_OK(qv_schema_new(&f, 1, NULL, NULL, &s, NULL));
+  qv_field_unref(f);
+  qv_batch *b;
+  QV_REQUIRE_OK(qv_batch_new(s, 1, &mid, 1, NULL, &b, NULL));
+  qv_ipc_write_options o = qv_ipc_write_options_default();
+  qv_mbuffer mb;
+  qv_error err;
+  QV_CHECK_OK_E(w_write(s, &b, 1, &o, NULL, &mb, &err), &err);
+  static wlayout lay;
+  if (!qv_test_failed && !w_check_bytes(mb.data, mb.len, o.format, &lay) && lay.n == 2) {
+    qv_ipc_read_options ro = qv_ipc_read_options_default();
+    qv__ipc_msg msg;
+    const wmsg *m = &lay.msgs[1];
+    QV_CHECK_OK(qv__ipc_msg_parse(mb.data + m->start + 8, m->meta_len, 0, &ro, &msg, NULL));
+    qv__ipc_batch_meta bm;
+    QV_CHECK_OK(qv__ipc_batch_meta_read(&msg.fb, msg.header, &ro.limits, &bm, NULL));
+    QV_CHECK_UINT_EQ(bm.n_buffers, 3); /* validity, views, one data buffer */
+    QV_CHECK_UINT_EQ(bm.n_variadic, 1);
+    QV_CHECK_INT_EQ(qv__fb_load_i64(&msg.fb, bm.variadic), 1);
+    QV_CHECK_INT_EQ(qv__fb_load_i64(&msg.fb, bm.buffers + 32 + 8), (int64_t)strlen(strs[1]));
+    qv_table *t;
+    QV_CHECK_OK_E(w_read(&mb, &t, &err), &err);
+    if (!qv_test_failed) {
+      QV_CHECK(qv_batch_equal(b, t->batches[0], NULL));
+      const uint8_t *p;
+      size_t n;
+      qv_array_get_bytes(t->batches[0]->columns[0], 0, &p, &n);
+      QV_CHECK_UINT_EQ(n, strlen(strs[1]));
+      qv_table_free(t);
+    }
+  }
+  qv_mbuffer_reset(&mb);
+  qv_batch_unref(b);
+  qv_schema_unref(s);
   qv_array_unref(a);
 }
 
@@ -440,6 +501,45 @@ static void test_batch_custom_metadata(void) {
     }
   }
   qv_mbuffer_reset(&mb);
+
+  /* file format, read back through the public API: batch and footer metadata */
+  qv_metadata fmd;
+  qv_metadata_init(&fmd, NULL);
+  QV_CHECK_OK(qv_metadata_append(&fmd, "writer", "quiver", NULL));
+  qv_ipc_write_options o = qv_ipc_write_options_default();
+  o.format = QV_IPC_FORMAT_FILE;
+  o.footer_metadata = &fmd;
+  qv_mbuffer_init(&mb, NULL);
+  QV_CHECK_OK_E(qv_ipc_writer_new(s, &o, qv_ipc_sink_mbuffer, &mb, NULL, &w, &err), &err);
+  qv_metadata_reset(&fmd); /* copied by the writer */
+  qv_metadata_init(&fmd, NULL);
+  QV_CHECK_OK(qv_metadata_append(&fmd, "writer", "quiver", NULL));
+  if (!qv_test_failed) {
+    QV_CHECK_OK_E(qv_ipc_writer_write_batch(w, b, &err), &err);
+    QV_CHECK_OK_E(qv_ipc_writer_write_batch_metadata(w, b, &md, &err), &err);
+    QV_CHECK_OK_E(qv_ipc_writer_finish(w, &err), &err);
+    qv_ipc_writer_free(w);
+    qv_buffer buf;
+    QV_CHECK_OK(qv_buffer_copy(mb.data, mb.len, NULL, &buf, NULL));
+    qv_ipc_file *f = NULL;
+    QV_CHECK_OK_E(qv_ipc_file_open_buffer(&buf, NULL, NULL, &f, &err), &err);
+    if (f) {
+      QV_CHECK(qv_metadata_equal(qv_ipc_file_footer_metadata(f), &fmd));
+      qv_metadata got;
+      qv_metadata_init(&got, NULL);
+      QV_CHECK_OK(qv_ipc_file_batch_metadata(f, 0, &got, NULL));
+      QV_CHECK_INT_EQ(got.n, 0);
+      qv_metadata_reset(&got);
+      qv_metadata_init(&got, NULL);
+      QV_CHECK_OK(qv_ipc_file_batch_metadata(f, 1, &got, NULL));
+      QV_CHECK(qv_metadata_equal(&got, &md));
+      qv_metadata_reset(&got);
+      qv_ipc_file_close(f);
+    }
+    qv_buffer_unref(&buf);
+  }
+  qv_mbuffer_reset(&mb);
+  qv_metadata_reset(&fmd);
   qv_metadata_reset(&md);
   qv_batch_unref(b);
   qv_schema_unref(s);
@@ -499,6 +599,7 @@ static void test_write_path(void) {
 }
 
 QV_TEST_MAIN(QV_CASE(test_all_types_all_options), QV_CASE(test_sliced),
-             QV_CASE(test_validity_realigned), QV_CASE(test_empty_stream_and_file),
+             QV_CASE(test_validity_realigned), QV_CASE(test_sliced_views_compact),
+             QV_CASE(test_empty_stream_and_file),
              QV_CASE(test_compression_layout), QV_CASE(test_batch_custom_metadata),
              QV_CASE(test_write_path))

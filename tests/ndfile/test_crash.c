@@ -240,10 +240,10 @@ static qv_status open_hostile(const fb *foot, const uint8_t *data, size_t dlen, 
   n += foot->n;
   uint8_t *t = obj + n;
   for (int i = 0; i < 8; i++) t[i] = (uint8_t)(foot->n >> (8 * i));
-  uint64_t h = XXH64(foot->b, foot->n, 0);
+  uint64_t h = XXH3_64bits(foot->b, foot->n);
   for (int i = 0; i < 8; i++) t[8 + i] = (uint8_t)(h >> (8 * i));
   memcpy(t + 16, "\1\0\0\0\0\0\0\0", 8);
-  h = XXH64(t, 24, 0);
+  h = XXH3_64bits(t, 24);
   for (int i = 0; i < 8; i++) t[24 + i] = (uint8_t)(h >> (8 * i));
   memcpy(t + 32, "QVNDTAIL", 8);
   n += 40;
@@ -302,7 +302,7 @@ static void build(fb *f, const knobs *k) {
     u64(f, k->c_raw);
     u32(f, k->codec);
     u32(f, 0);
-    u64(f, XXH64(zeros16, 16, 0));
+    u64(f, XXH3_64bits(zeros16, 16));
     u64(f, 0);
     u64(f, 0);
     u64(f, 0);

@@ -31,6 +31,8 @@ int qv_cli_usage(const qv_cli_command *cmd, const char *fmt, ...) QV_PRINTF(2, 3
 /* A step of `quiver demo`: prints what it shows to `out`, returns 0 on success. Each feature
  * adds its step to the list in cmd_demo.c. */
 typedef int (*qv_cli_demo_fn)(FILE *out, const char *workdir);
+/* ndfile: layers, fall-through reads, conflicts, compaction, corruption detection (cmd_nd.c). */
+int qv_cli_demo_ndfile(FILE *out, const char *workdir);
 int qv_cli_demo_bitmaps(FILE *out, const char *workdir);
 int qv_cli_demo_ipc(FILE *out, const char *workdir);
 

@@ -26,23 +26,68 @@ static void json_str(FILE *out, const uint8_t *s, size_t n) {
 
 static void json_cstr(FILE *out, const char *s) { json_str(out, (const uint8_t *)s, strlen(s)); }
 
-/* ECMAScript Number::toString of a finite, non-zero double (shortest round-trip digits). */
+/* Digits d[0..k) and decimal exponent e (value d.ddd x 10^e) back to a double. */
+static double from_digits(const char *d, int k, int e) {
+  char buf[48];
+  snprintf(buf, sizeof buf, "%c%s%.*se%d", d[0], k > 1 ? "." : "", k - 1, d + 1, e);
+  return strtod(buf, NULL);
+}
+
+/* Shortest digits that read back as x (> 0, finite), closest to x among those: what
+ * ECMAScript's Number::toString prints. The correctly rounded p-digit string is tried first,
+ * then its neighbours one unit in the last digit away (needed where the rounding interval of
+ * x is asymmetric, just above a power of two). */
+static int shortest_digits(double x, char *digits, int *exp10) {
+  char buf[40];
+  for (int p = 1; p <= 17; p++) {
+    snprintf(buf, sizeof buf, "%.*e", p - 1, x);
+    int k = 0;
+    for (const char *q = buf; *q && *q != 'e'; q++)
+      if (*q >= '0' && *q <= '9') digits[k++] = *q;
+    digits[k] = '\0';
+    int e = atoi(strchr(buf, 'e') + 1);
+    if (strtod(buf, NULL) == x || p == 17) {
+      *exp10 = e;
+      return k;
+    }
+    char up[20], down[20];
+    int eu = e, ed = e;
+    memcpy(up, digits, (size_t)k + 1);
+    memcpy(down, digits, (size_t)k + 1);
+    int i = k - 1;
+    while (i >= 0 && up[i] == '9') up[i--] = '0';
+    if (i >= 0) up[i]++;
+    else { /* 99..9 + 1 = 100..0, one more power of ten */
+      up[0] = '1';
+      eu++;
+    }
+    i = k - 1;
+    while (i >= 0 && down[i] == '0') down[i--] = '9';
+    if (i >= 0) down[i]--; /* always: digits[0] is never '0' */
+    if (down[0] == '0') { /* 100..0 - 1 = 99..9, one power of ten less */
+      memset(down, '9', (size_t)k);
+      ed--;
+    }
+    double vu = from_digits(up, k, eu), vd = from_digits(down, k, ed);
+    if (vu == x || vd == x) {
+      bool use_up = vu == x && (vd != x || vu - x <= x - vd);
+      memcpy(digits, use_up ? up : down, (size_t)k + 1);
+      *exp10 = use_up ? eu : ed;
+      return k;
+    }
+  }
+  return 0; /* unreachable: 17 digits always read back */
+}
+
+/* ECMAScript Number::toString of a finite, non-zero double. */
 static void js_number(FILE *out, double x) {
-  char buf[40], digits[20];
-  int k = 0, e = 0;
+  char digits[24];
+  int e = 0;
   if (x < 0) {
     fputc('-', out);
     x = -x;
   }
-  for (int p = 1; p <= 17; p++) {
-    snprintf(buf, sizeof buf, "%.*e", p - 1, x);
-    if (strtod(buf, NULL) == x || p == 17) break;
-  }
-  /* buf = d[.ddd]e[+-]xx */
-  for (const char *q = buf; *q && *q != 'e'; q++)
-    if (*q >= '0' && *q <= '9' && k < (int)sizeof digits - 1) digits[k++] = *q;
-  digits[k] = '\0';
-  e = atoi(strchr(buf, 'e') + 1);
+  int k = shortest_digits(x, digits, &e);
   while (k > 1 && digits[k - 1] == '0') digits[--k] = '\0';
   int n = e + 1;
   if (k <= n && n <= 21) {
@@ -280,10 +325,12 @@ static void json_metadata(FILE *out, const qv_metadata *md) {
   free(e);
 }
 
-static void json_field(FILE *out, const qv_field *f) {
+/* `name_as`: NULL, or the name to print instead of f's (map children are printed with the
+ * canonical names entries/key/value: they are not significant, and peers rename them). */
+static void json_field(FILE *out, const qv_field *f, const char *name_as) {
   const qv_type *t = f->type;
   fputs("{\"name\":", out);
-  json_cstr(out, f->name);
+  json_cstr(out, name_as ? name_as : f->name);
   fputs(",\"type\":", out);
   json_type_name(out, t->id == QV_TYPE_DICTIONARY ? t->value_type : t);
   fprintf(out, ",\"nullable\":%s", f->nullable ? "true" : "false");
@@ -297,7 +344,10 @@ static void json_field(FILE *out, const qv_field *f) {
     fputs(",\"children\":[", out);
     for (int32_t i = 0; i < t->n_children; i++) {
       if (i) fputc(',', out);
-      json_field(out, t->children[i]);
+      const char *as = NULL;
+      if (t->id == QV_TYPE_MAP) as = "entries";
+      else if (name_as && !strcmp(name_as, "entries")) as = i == 0 ? "key" : "value";
+      json_field(out, t->children[i], as);
     }
     fputc(']', out);
   }
@@ -309,7 +359,7 @@ void qv_cli_json_schema(FILE *out, const qv_schema *schema) {
   fputs("{\"schema\":{\"fields\":[", out);
   for (int32_t i = 0; i < schema->n_fields; i++) {
     if (i) fputc(',', out);
-    json_field(out, schema->fields[i]);
+    json_field(out, schema->fields[i], NULL);
   }
   fputc(']', out);
   json_metadata(out, &schema->metadata);

@@ -57,6 +57,7 @@ static const demo_step steps[] = {
     {"memory: shared buffers, slicing, copy-on-write", demo_buffers},
     {"memory: validity bitmaps with bit offsets", qv_cli_demo_bitmaps},
     {"IPC: write a file, map it, read one batch by index with a projection", qv_cli_demo_ipc},
+    {"ndfile: chunked n-d arrays in layers, conflicts, compaction, checksums", qv_cli_demo_ndfile},
 };
 
 static int run_demo(int argc, char **argv) {

@@ -157,20 +157,20 @@ static int run_info(int argc, char **argv) {
   else if (st.codec_batches[1]) codec = "lz4_frame";
   else if (st.codec_batches[2]) codec = "zstd";
   int64_t decoded = 0;
-  for (int32_t c = 0; c < nf; c++) decoded += col_bytes[c];
+  for (int32_t c = 0; c < nf; c++) decoded += col_bytes[c] + (dicts[c] ? array_bytes(dicts[c]) : 0);
   human(h, sizeof h, decoded);
   printf("compression:  %s (bodies %lld bytes on the wire, %s decoded)\n", codec,
          (long long)st.body_bytes, h);
   printf("dictionaries: %lld dictionary batches (%lld deltas)%s\n", (long long)st.dict_batches,
          (long long)st.dict_deltas, st.complete ? "" : " [message scan incomplete]");
-  printf("\n  %-24s %-36s %14s\n", "column", "type", "bytes");
+  printf("\n  %-24s %-44s %14s\n", "column", "type", "bytes");
   for (int32_t c = 0; c < nf; c++) {
     char tbuf[256];
     qv_type_to_string(sc->fields[c]->type, tbuf, sizeof tbuf);
-    if (strlen(tbuf) > 36) strcpy(tbuf + 33, "...");
-    printf("  %-24s %-36s %14lld\n", sc->fields[c]->name, tbuf, (long long)col_bytes[c]);
+    if (strlen(tbuf) > 44) strcpy(tbuf + 41, "...");
+    printf("  %-24s %-44s %14lld\n", sc->fields[c]->name, tbuf, (long long)col_bytes[c]);
     if (dicts[c])
-      printf("  %-24s %-36s %14lld  (%lld values, id %lld)\n", "  dictionary", "",
+      printf("  %-24s %-44s %14lld  (%lld values, id %lld)\n", "  dictionary", "",
              (long long)array_bytes(dicts[c]), (long long)dicts[c]->length,
              (long long)sc->fields[c]->dictionary_id);
   }
@@ -239,7 +239,7 @@ int qv_cli_demo_ipc(FILE *out, const char *workdir) {
       snprintf(name, sizeof name, "row-%lld", (long long)id);
       s = qv_builder_append_i64(bl[0], id, &err);
       if (s == QV_OK) s = i % 7 == 3 ? qv_builder_append_null(bl[1], &err) : qv_builder_append_str(bl[1], name, &err);
-      if (s == QV_OK) s = qv_builder_append_str(bl[2], colors[id % 3], &err);
+      if (s == QV_OK) s = qv_builder_append_str(bl[2], colors[i % 3], &err); /* same dictionary */
     }
     for (int c = 0; c < 3 && s == QV_OK; c++) s = qv_builder_finish(bl[c], &cols[c], &err);
     for (int c = 0; c < 3; c++) qv_builder_free(bl[c]);
@@ -286,7 +286,7 @@ int qv_cli_demo_ipc(FILE *out, const char *workdir) {
     size_t n;
     const qv_array *d = got->columns[0];
     qv_array_get_bytes(d->dictionary, qv_array_dict_index(d, i), &p, &n);
-    const char *want = colors[id % 3];
+    const char *want = colors[i % 3];
     if (id != 1000 + i || n != strlen(want) || memcmp(p, want, n) != 0) ok = 0;
   }
   fprintf(out, "  batch 1: %lld rows, columns %s, %s; first id %lld\n", (long long)got->length,

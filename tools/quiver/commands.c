@@ -2,6 +2,7 @@
 #include "cli.h"
 
 extern const qv_cli_command qv_cli_cmd_demo;
+extern const qv_cli_command qv_cli_cmd_nd;
 extern const qv_cli_command qv_cli_cmd_cat, qv_cli_cmd_schema, qv_cli_cmd_info, qv_cli_cmd_convert;
 
 const qv_cli_command *const qv_cli_commands[] = {
@@ -10,5 +11,6 @@ const qv_cli_command *const qv_cli_commands[] = {
     &qv_cli_cmd_schema,
     &qv_cli_cmd_info,
     &qv_cli_cmd_convert,
+    &qv_cli_cmd_nd,
     NULL,
 };

@@ -17,6 +17,7 @@ typedef struct pstore {
   char *root;
   pthread_mutex_t mu;
   uint64_t counter;
+  bool no_fsync;
 } pstore;
 
 typedef struct pwriter {
@@ -172,7 +173,7 @@ static void p_writer_abort(qv_nd_store_writer *wr) {
 static qv_status p_writer_commit(qv_nd_store_writer *wr, unsigned flags, qv_error *err) {
   pwriter *w = (pwriter *)wr;
   qv_status r = QV_OK;
-  if (fsync(w->fd) != 0) r = io_err(err, "fsync", w->tmp);
+  if (!w->s->no_fsync && fsync(w->fd) != 0) r = io_err(err, "fsync", w->tmp);
   if (close(w->fd) != 0 && r == QV_OK) r = io_err(err, "close", w->tmp);
   w->fd = -1;
   if (r == QV_OK) {
@@ -201,6 +202,7 @@ static qv_status p_sync(qv_nd_store *st, const char *path, qv_error *err) {
   pstore *s = (pstore *)st;
   char fp[4096];
   QV_TRY(full_path(s, path, fp, sizeof fp, err));
+  if (s->no_fsync) return QV_OK;
   char *slash = strrchr(fp, '/');
   *slash = 0;
   int fd = open(fp, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
@@ -220,6 +222,12 @@ static void p_close(qv_nd_store *st) {
 
 qv_status qv_nd_store_posix_new(const char *root, const qv_allocator *a, qv_nd_store **out,
                                 qv_error *err) {
+  return qv_nd_store_posix_open(root, 0, a, out, err);
+}
+
+qv_status qv_nd_store_posix_open(const char *root, unsigned flags, const qv_allocator *a,
+                                 qv_nd_store **out, qv_error *err) {
+  if (flags & ~QV_ND_POSIX_NO_FSYNC) return qv_error_set(err, QV_E_INVALID, "unknown posix store flags 0x%x", flags);
   struct stat sb;
   if (!root || stat(root, &sb) != 0 || !S_ISDIR(sb.st_mode))
     return qv_error_set(err, QV_E_NOTFOUND, "store root '%s' is not a directory",
@@ -233,9 +241,10 @@ qv_status qv_nd_store_posix_new(const char *root, const qv_allocator *a, qv_nd_s
     return qv__nomem(err, "posix store", strlen(root));
   }
   pthread_mutex_init(&s->mu, NULL);
+  s->no_fsync = (flags & QV_ND_POSIX_NO_FSYNC) != 0;
   s->base.version = QV_ND_STORE_VERSION;
   s->base.caps = QV_ND_CAP_ATOMIC_PUT | QV_ND_CAP_CONDITIONAL_PUT | QV_ND_CAP_RANGED_READ |
-                 QV_ND_CAP_DURABLE;
+                 (s->no_fsync ? 0u : QV_ND_CAP_DURABLE);
   s->base.name = "posix";
   s->base.read_at = p_read_at;
   s->base.size = p_size;

@@ -28,6 +28,7 @@ typedef struct ctx {
   dict_entry *dicts;
   size_t n_dicts, cap_dicts;
   int depth;
+  int flags;
 } ctx;
 
 #define FAIL(c, code, ...) qv_error_set((c)->err, (code), __VA_ARGS__)
@@ -367,6 +368,18 @@ static qv_status parse_type(ctx *c, json_t *jt, qv_field **kids, int32_t nk, con
   if (!strcmp(name, "largelistview")) return qv_type_large_list_view(kids[0], a, out, err);
   if (!strcmp(name, "fixedsizelist"))
     return qv_type_fixed_size_list(kids[0], json_int_or(jt, "listSize", -1), a, out, err);
+  if (!strcmp(name, "map") && (c->flags & QV_TEST_JSON_CANONICAL_MAP_NAMES)) {
+    const qv_type *et = kids[0]->type;
+    if (et->id != QV_TYPE_STRUCT || et->n_children != 2)
+      return FAIL(c, QV_E_CORRUPT, "%s: %s: map entries must be a struct of 2", c->path, where);
+    qv_field *k = NULL, *v = NULL;
+    qv_status s = qv_field_with_name(et->children[0], "key", a, &k, err);
+    if (s == QV_OK) s = qv_field_with_name(et->children[1], "value", a, &v, err);
+    if (s == QV_OK) s = qv_type_map(k, v, json_is_true(member(jt, "keysSorted")), a, out, err);
+    qv_field_unref(k);
+    qv_field_unref(v);
+    return s;
+  }
   if (!strcmp(name, "map"))
     return qv_type_map_from_entries(kids[0], json_is_true(member(jt, "keysSorted")), a, out, err);
   if (!strcmp(name, "struct")) return qv_type_struct(kids, nk, a, out, err);
@@ -579,7 +592,7 @@ static qv_status build_fixed_data(ctx *c, const qv_type *t, json_t *data, int64_
         if (s == QV_OK && tmp.len != (size_t)width)
           s = FAIL(c, QV_E_CORRUPT, "%s: %s: value %zu has %zu bytes, byteWidth is %d", c->path,
                    where, i, tmp.len, width);
-        if (s == QV_OK) memcpy(p, tmp.data, (size_t)width);
+        if (s == QV_OK && width > 0) memcpy(p, tmp.data, (size_t)width);
         qv_mbuffer_reset(&tmp);
         break;
       }
@@ -662,7 +675,7 @@ static qv_status build_views(ctx *c, json_t *views, int64_t count, bool is_strin
       if (s == QV_OK && (tmp.len != (size_t)size || size > 12))
         s = FAIL(c, QV_E_CORRUPT, "%s: %s: view %zu: inlined %zu bytes, SIZE %" PRId64, c->path,
                  where, i, tmp.len, size);
-      if (s == QV_OK) memcpy(p + 4, tmp.data, tmp.len);
+      if (s == QV_OK && tmp.len) memcpy(p + 4, tmp.data, tmp.len);
     } else {
       int64_t bi = 0, off = 0;
       s = append_hex(c, &tmp, member(v, "PREFIX_HEX"), where);
@@ -921,7 +934,12 @@ done:
 
 qv_status qv_test_json_load(const char *path, const qv_allocator *a, qv_table **out,
                             qv_error *err) {
-  ctx c = {a, err, path, NULL, 0, 0, 0};
+  return qv_test_json_load_opts(path, a, 0, out, err);
+}
+
+qv_status qv_test_json_load_opts(const char *path, const qv_allocator *a, int flags,
+                                 qv_table **out, qv_error *err) {
+  ctx c = {a, err, path, NULL, 0, 0, 0, flags};
   char *text = NULL;
   size_t len = 0;
   *out = NULL;
@@ -941,11 +959,32 @@ qv_status qv_test_json_load(const char *path, const qv_allocator *a, qv_table **
 
 /* ---- metadata-aware schema comparison ------------------------------------------------------- */
 
+/* Is every pair of x in y (same key and value bytes)? */
+static const qv_metadata_entry *md_missing(const qv_metadata *x, const qv_metadata *y) {
+  for (int32_t i = 0; i < x->n; i++) {
+    const qv_metadata_entry *e = &x->entries[i];
+    bool found = false;
+    for (int32_t j = 0; j < y->n && !found; j++) {
+      const qv_metadata_entry *f = &y->entries[j];
+      found = e->key_len == f->key_len && e->value_len == f->value_len &&
+              memcmp(e->key, f->key, e->key_len) == 0 &&
+              memcmp(e->value, f->value, e->value_len) == 0;
+    }
+    if (!found) return e;
+  }
+  return NULL;
+}
+
 static bool md_equal(const qv_metadata *x, const qv_metadata *y, const char *where,
                      qv_error *diff) {
-  if (qv_metadata_equal(x, y)) return true;
-  qv_error_set(diff, QV_E_INVALID, "%s: custom metadata differs (%d vs %d entries)", where,
-               (int)x->n, (int)y->n);
+  const qv_metadata_entry *m = NULL;
+  if (x->n == y->n && !(m = md_missing(x, y)) && !(m = md_missing(y, x))) return true;
+  if (m)
+    qv_error_set(diff, QV_E_INVALID, "%s: custom metadata differs: '%s' = '%s' is not in both",
+                 where, m->key, m->value);
+  else
+    qv_error_set(diff, QV_E_INVALID, "%s: custom metadata differs (%d vs %d entries)", where,
+                 (int)x->n, (int)y->n);
   return false;
 }
 
@@ -964,12 +1003,38 @@ static bool fields_md_equal(const qv_field *x, const qv_field *y, qv_error *diff
   return true;
 }
 
+/* "name: type{child: type, ...}" with every nested name shown (the one-line renderings of
+ * the data model hide the names of map children). */
+static void describe(const qv_field *f, char *buf, size_t cap, size_t *len) {
+  char t[256];
+  qv_type_to_string(f->type, t, sizeof t);
+  if (*len < cap) *len += (size_t)snprintf(buf + *len, cap - *len, "%s%s: %s", f->name, f->nullable ? "" : "!", t);
+  const qv_type *ty = f->type->id == QV_TYPE_DICTIONARY ? f->type->value_type : f->type;
+  if (ty->n_children == 0) return;
+  if (*len < cap) *len += (size_t)snprintf(buf + *len, cap - *len, "{");
+  for (int32_t i = 0; i < ty->n_children; i++) {
+    if (i && *len < cap) *len += (size_t)snprintf(buf + *len, cap - *len, ", ");
+    describe(ty->children[i], buf, cap, len);
+  }
+  if (*len < cap) *len += (size_t)snprintf(buf + *len, cap - *len, "}");
+}
+
 bool qv_test_schema_equal_md(const qv_schema *a, const qv_schema *b, qv_error *diff) {
   if (!qv_schema_equal(a, b)) {
-    char sa[512], sb[512];
-    qv_schema_to_string(a, sa, sizeof sa);
-    qv_schema_to_string(b, sb, sizeof sb);
-    qv_error_set(diff, QV_E_INVALID, "schemas differ: {%s} vs {%s}", sa, sb);
+    char sa[400] = "", sb[400] = "";
+    size_t la = 0, lb = 0;
+    if (a->n_fields != b->n_fields) {
+      qv_error_set(diff, QV_E_INVALID, "schemas differ: %d vs %d fields", (int)a->n_fields,
+                   (int)b->n_fields);
+      return false;
+    }
+    for (int32_t i = 0; i < a->n_fields; i++)
+      if (!qv_field_equal(a->fields[i], b->fields[i])) {
+        describe(a->fields[i], sa, sizeof sa, &la);
+        describe(b->fields[i], sb, sizeof sb, &lb);
+        qv_error_set(diff, QV_E_INVALID, "field %d differs: {%s} vs {%s}", (int)i, sa, sb);
+        break;
+      }
     return false;
   }
   if (!md_equal(&a->metadata, &b->metadata, "schema", diff)) return false;

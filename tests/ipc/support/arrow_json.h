@@ -24,8 +24,19 @@
 qv_status qv_test_json_load(const char *path, const qv_allocator *a, qv_table **out,
                             qv_error *err);
 
+/* Options of qv_test_json_load_opts. */
+enum {
+  /* Map fields get the canonical child names "entries" / "key" / "value" whatever the JSON
+   * says (the names of a map's children are not significant in Arrow). */
+  QV_TEST_JSON_CANONICAL_MAP_NAMES = 1
+};
+qv_status qv_test_json_load_opts(const char *path, const qv_allocator *a, int flags,
+                                 qv_table **out, qv_error *err);
+
 /* True when the schemas are equal (qv_schema_equal) AND their schema-level and field-level
- * (recursively) custom metadata are equal. When not, `diff` (optional) says where. */
+ * (recursively) custom metadata hold the same key/value pairs (in any order: producers order
+ * extension keys differently between their JSON and IPC output). When not, `diff` (optional)
+ * says where. */
 bool qv_test_schema_equal_md(const qv_schema *a, const qv_schema *b, qv_error *diff);
 
 #endif

@@ -1,0 +1,225 @@
+/* bench_ndfile.c — ndfile write / full read / 1,000 random single-chunk reads of a float32
+ * [N, N] array in [1024, 1024] chunks (N = 16384: 1 GiB; --quick: 4096), uncompressed, LZ4 and
+ * Zstd (level 1), against zarr-python and h5py run by bench/ndfile_peers.py in the same run.
+ * Files go to $QV_BENCH_DIR or /tmp. The peers never fsync, so the write compared with them is
+ * ndfile's with QV_ND_POSIX_NO_FSYNC; the durable write (fsync of each layer and its directory,
+ * the default) is printed too. Buffers get a huge-page hint, as numpy gives its arrays. */
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+#include "bench.h"
+#include "quiver/ndfile.h"
+
+#define CHUNK 1024u
+#define READS 1000
+
+typedef struct peer_res {
+  char peer[16], codec[24], op[16];
+  double sec;
+} peer_res;
+
+static uint64_t lcg(uint64_t *x) {
+  *x = *x * 6364136223846793005ull + 1442695040888963407ull;
+  return *x >> 33;
+}
+
+static void gen(float *a, uint64_t n) {
+  for (uint64_t i = 0; i < n; i++)
+    for (uint64_t j = 0; j < n; j++) a[i * n + j] = (float)((i * 131 + j * 7) % 10007) / 16.0f;
+}
+
+static double find(const peer_res *r, size_t nr, const char *peer, const char *codec, const char *op) {
+  for (size_t i = 0; i < nr; i++)
+    if (strcmp(r[i].peer, peer) == 0 && strncmp(r[i].codec, codec, strlen(codec)) == 0 &&
+        (r[i].codec[strlen(codec)] == 0 || r[i].codec[strlen(codec)] == '=') && strcmp(r[i].op, op) == 0)
+      return r[i].sec;
+  return 0;
+}
+
+static const char *h5label(const char *codec) {
+  return strcmp(codec, "lz4") == 0 ? "h5py(lzf)" : strcmp(codec, "zstd") == 0 ? "h5py(gzip1)" : "h5py";
+}
+
+static size_t run_peers(uint64_t n, const char *dir, peer_res *res, size_t cap) {
+  const char *src = getenv("QV_SOURCE_DIR");
+  char script[4096], cmd[8400];
+  if (src) {
+    snprintf(script, sizeof script, "%s/bench/ndfile_peers.py", src);
+  } else { /* this file's directory */
+    snprintf(script, sizeof script, "%s", __FILE__);
+    char *slash = strrchr(script, '/');
+    if (slash) snprintf(slash + 1, sizeof script - (size_t)(slash + 1 - script), "ndfile_peers.py");
+  }
+  if (access(script, R_OK) != 0 || access("/usr/bin/python3", X_OK) != 0) {
+    printf("  (peers skipped: %s or /usr/bin/python3 not found)\n", script);
+    return 0;
+  }
+  snprintf(cmd, sizeof cmd, "/usr/bin/python3 '%s' --n %llu --chunk %u --reads %d --dir '%s'", script,
+           (unsigned long long)n, CHUNK, READS, dir);
+  FILE *p = popen(cmd, "r");
+  if (!p) return 0;
+  char line[512];
+  size_t nr = 0;
+  while (fgets(line, sizeof line, p)) {
+    peer_res r;
+    unsigned long long bytes;
+    if (sscanf(line, "RESULT %15s %23s %15s %lf %llu", r.peer, r.codec, r.op, &r.sec, &bytes) == 5 && nr < cap) {
+      res[nr++] = r;
+    } else if (strncmp(line, "SKIP", 4) == 0) {
+      printf("  (%s)", line);
+    }
+  }
+  if (pclose(p) != 0) printf("  (peer script failed; results may be partial)\n");
+  return nr;
+}
+
+int qv_bench_ndfile(int quick) {
+  uint64_t n = quick ? 4096 : 16384;
+  size_t bytes = (size_t)(n * n * 4);
+  const char *base = getenv("QV_BENCH_DIR") ? getenv("QV_BENCH_DIR") : "/tmp";
+  char dir[4096];
+  snprintf(dir, sizeof dir, "%s/qv-bench-nd-XXXXXX", base);
+  if (!mkdtemp(dir)) {
+    printf("  cannot create a work directory under %s\n", base);
+    return 1;
+  }
+  float *a = aligned_alloc(2u << 20, bytes), *b = aligned_alloc(2u << 20, bytes);
+#ifdef MADV_HUGEPAGE
+  if (a) (void)madvise(a, bytes, MADV_HUGEPAGE);
+  if (b) (void)madvise(b, bytes, MADV_HUGEPAGE);
+#endif
+  if (!a || !b) {
+    free(a);
+    free(b);
+    return 1;
+  }
+  gen(a, n);
+  printf("  array float32 [%llu, %llu] (%.0f MiB), chunks [%u, %u], %d random chunk reads; peers run by bench/ndfile_peers.py\n",
+         (unsigned long long)n, (unsigned long long)n, (double)bytes / 1048576.0, CHUNK, CHUNK, READS);
+  fflush(stdout);
+  peer_res *peers = calloc(64, sizeof *peers);
+  size_t np = run_peers(n, dir, peers, 64);
+  static const char *codecs[] = {"none", "lz4", "zstd"};
+  static const uint32_t ids[] = {QV_ND_CODEC_NONE, QV_ND_CODEC_LZ4, QV_ND_CODEC_ZSTD};
+  int rc = 0;
+  qv_nd_store *st, *dur;
+  qv_error err;
+  if (qv_nd_store_posix_new(dir, NULL, &dur, &err) != QV_OK) {
+    printf("  %s\n", err.message);
+    rc = 1;
+    goto out;
+  }
+  if (qv_nd_store_posix_open(dir, QV_ND_POSIX_NO_FSYNC, NULL, &st, &err) != QV_OK) {
+    qv_nd_store_close(dur);
+    printf("  %s\n", err.message);
+    rc = 1;
+    goto out;
+  }
+  for (int c = 0; c < 3; c++) {
+    char name[64];
+    snprintf(name, sizeof name, "b-%s.nd", codecs[c]);
+    qv_nd_options o = qv_nd_options_default();
+    o.max_pending_bytes = bytes + 1; /* one layer */
+    o.cache_bytes = 0;                /* no decoded-chunk cache: like the peers' defaults */
+    qv_nd_file *f;
+    uint64_t shape[2] = {n, n}, chunk[2] = {CHUNK, CHUNK}, z[2] = {0, 0};
+    qv_nd_array_def d = qv_nd_array_def_default();
+    d.name = "a";
+    d.dtype.type = QV_ND_FLOAT32;
+    d.rank = 2;
+    d.shape = shape;
+    d.chunk_shape = chunk;
+    d.codec = ids[c];
+    d.level = 1;
+    double twd = 0, tw = 0;
+    qv_status s = QV_OK;
+    for (int pass = 0; pass < 2 && s == QV_OK; pass++) { /* durable, then without fsync */
+      char cmd[4300];
+      snprintf(cmd, sizeof cmd, "rm -rf '%s/%s'", dir, name);
+      if (system(cmd) != 0) printf("  (could not remove %s)\n", name);
+      sync(); /* start every timed step without anyone's pending writeback */
+      double t0 = qv_bench_now();
+      s = qv_nd_create(pass ? st : dur, name, &o, &f, &err);
+      if (s != QV_OK) break;
+      if (s == QV_OK) s = qv_nd_define(f, &d, &err);
+      if (s == QV_OK) s = qv_nd_write(f, "a", z, shape, a, bytes, &err);
+      if (s == QV_OK) s = qv_nd_flush(f, &err);
+      *(pass ? &tw : &twd) = qv_bench_now() - t0;
+      if (!pass) qv_nd_close(f);
+    }
+    qv_nd_info in;
+    if (s == QV_OK) s = qv_nd_info_get(f, "a", &in, &err);
+    uint64_t stored = s == QV_OK ? in.stored_bytes : 0;
+    qv_nd_close(f);
+    if (s != QV_OK) {
+      printf("  ndfile %s: %s\n", codecs[c], err.message);
+      rc = 1;
+      continue;
+    }
+    QV_TRY_GOTO(s, qv_nd_open(st, name, &o, &f, &err), fail);
+    sync();
+    double t0 = qv_bench_now();
+    s = qv_nd_read(f, "a", z, shape, b, bytes, &err);
+    double tr = qv_bench_now() - t0;
+    if (s == QV_OK && memcmp(a, b, bytes) != 0) {
+      printf("  ndfile %s: data read back differs\n", codecs[c]);
+      rc = 1;
+    }
+    uint64_t x = 0x9E3779B97F4A7C15ull, g = n / CHUNK;
+    sync();
+    t0 = qv_bench_now();
+    for (int i = 0; i < READS && s == QV_OK; i++) {
+      uint64_t k = lcg(&x) % (g * g);
+      uint64_t st2[2] = {(k / g) * CHUNK, (k % g) * CHUNK}, sh[2] = {CHUNK, CHUNK};
+      s = qv_nd_read(f, "a", st2, sh, b, (size_t)CHUNK * CHUNK * 4, &err);
+      qv_bench_keep(((const uint64_t *)b)[0]);
+    }
+    double trr = qv_bench_now() - t0;
+    qv_nd_close(f);
+  fail:
+    if (s != QV_OK) {
+      printf("  ndfile %s: %s\n", codecs[c], err.message);
+      rc = 1;
+      continue;
+    }
+    printf("  -- codec %s: ndfile stores %.1f MiB (%.2fx smaller)\n", codecs[c], (double)stored / 1048576.0,
+           stored ? (double)bytes / (double)stored : 0);
+    {
+      char label[96];
+      snprintf(label, sizeof label, "ndfile %s write, durable (fsync)", codecs[c]);
+      double zs = find(peers, np, "zarr", codecs[c], "write");
+      qv_bench_report(label, (double)bytes / 1048576.0 / twd, "MiB/s", zs > 0 ? zs / twd : 0, "zarr (no fsync)");
+    }
+    const char *ops[3] = {"write", "read", "random"};
+    double ours[3] = {tw, tr, trr};
+    for (int op = 0; op < 3; op++) {
+      char label[96];
+      double mbs = (double)(op == 2 ? (uint64_t)READS * CHUNK * CHUNK * 4 : bytes) / 1048576.0;
+      snprintf(label, sizeof label, "ndfile %s %s%s", codecs[c], ops[op], op == 2 ? " (1000 chunks)" : op == 0 ? " (no fsync)" : "");
+      double zs = find(peers, np, "zarr", codecs[c], ops[op]);
+      double hs = find(peers, np, "h5py", codecs[c], ops[op]);
+      qv_bench_report(label, mbs / ours[op], "MiB/s", zs > 0 ? zs / ours[op] : 0, "zarr");
+      if (hs > 0) {
+        snprintf(label, sizeof label, "  (zarr %.0f MiB/s, %s %.0f MiB/s)", zs > 0 ? mbs / zs : 0, h5label(codecs[c]), mbs / hs);
+        qv_bench_report(label, mbs / ours[op], "MiB/s", hs / ours[op], h5label(codecs[c]));
+      }
+    }
+    char path[4200];
+    snprintf(path, sizeof path, "rm -rf '%s/%s'", dir, name);
+    if (system(path) != 0) printf("  (could not remove %s)\n", name);
+  }
+  qv_nd_store_close(st);
+  qv_nd_store_close(dur);
+out:
+  {
+    char cmd[4200];
+    snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
+    if (system(cmd) != 0) printf("  (could not remove %s)\n", dir);
+  }
+  free(peers);
+  free(a);
+  free(b);
+  return rc;
+}

@@ -1,0 +1,146 @@
+#!/usr/bin/python3
+"""ndfile_peers.py — the peer side of `qv_bench ndfile`: times zarr-python (v2 API) and h5py on
+the same array, chunking and access pattern as bench_ndfile.c, and prints one line per result:
+
+    RESULT <peer> <codec> <op> <seconds> <bytes_on_disk>
+
+ops: write (whole array, one call), read (whole array), random (R single-chunk reads).
+codecs: none, lz4, zstd. zarr uses numcodecs LZ4(acceleration=1) / Zstd(level=1). h5py has no
+LZ4/Zstd filter here (no hdf5plugin), so it runs "lzf" in place of lz4 and "gzip" (level 1) in
+place of zstd, and says so in the codec column (e.g. lz4=lzf).
+The data is float32 v[i, j] = ((i*131 + j*7) % 10007) / 16 — identical in C and numpy.
+Random chunk indices come from the same 64-bit LCG as the C side. Every timed step starts
+after os.sync(), so no system pays for another's pending writeback.
+"""
+import argparse
+import os
+import shutil
+import sys
+import time
+
+import numpy as np
+
+
+def make_data(n):
+    i = np.arange(n, dtype=np.int64)[:, None]
+    out = np.empty((n, n), dtype=np.float32)
+    step = max(1, (1 << 24) // n)
+    for r0 in range(0, n, step):
+        r1 = min(n, r0 + step)
+        out[r0:r1] = (((i[r0:r1] * 131 + np.arange(n, dtype=np.int64)[None, :] * 7) % 10007)
+                      .astype(np.float32) / np.float32(16))
+    return out
+
+
+def lcg_chunks(count, nchunks):
+    x = 0x9E3779B97F4A7C15
+    res = []
+    for _ in range(count):
+        x = (x * 6364136223846793005 + 1442695040888963407) & ((1 << 64) - 1)
+        res.append((x >> 33) % nchunks)
+    return res
+
+
+def du(path):
+    if os.path.isfile(path):
+        return os.path.getsize(path)
+    total = 0
+    for root, _, files in os.walk(path):
+        for f in files:
+            total += os.path.getsize(os.path.join(root, f))
+    return total
+
+
+def run_zarr(a, n, c, d, picks, codec):
+    import numcodecs
+    import zarr
+    comp = {"none": None, "lz4": numcodecs.LZ4(acceleration=1), "zstd": numcodecs.Zstd(level=1)}[codec]
+    path = os.path.join(d, "zarr-%s" % codec)
+    shutil.rmtree(path, ignore_errors=True)
+    os.sync()
+    t = time.perf_counter()
+    z = zarr.open(zarr.DirectoryStore(path), mode="w", shape=(n, n), chunks=(c, c), dtype="f4",
+                  compressor=comp)
+    z[:] = a
+    tw = time.perf_counter() - t
+    size = du(path)
+    z = zarr.open(zarr.DirectoryStore(path), mode="r")
+    os.sync()
+    t = time.perf_counter()
+    b = z[:]
+    tr = time.perf_counter() - t
+    assert np.array_equal(a, b), "zarr read back differs"
+    del b
+    g = n // c
+    os.sync()
+    t = time.perf_counter()
+    for k in picks:
+        r, q = divmod(k, g)
+        x = z[r * c:(r + 1) * c, q * c:(q + 1) * c]
+    trr = time.perf_counter() - t
+    assert x.shape == (c, c)
+    shutil.rmtree(path, ignore_errors=True)
+    return tw, tr, trr, size
+
+
+def run_h5(a, n, c, d, picks, codec):
+    import h5py
+    kw = {"none": {}, "lz4": {"compression": "lzf"}, "zstd": {"compression": "gzip", "compression_opts": 1}}[codec]
+    path = os.path.join(d, "h5-%s.h5" % codec)
+    if os.path.exists(path):
+        os.remove(path)
+    os.sync()
+    t = time.perf_counter()
+    with h5py.File(path, "w") as f:
+        ds = f.create_dataset("a", shape=(n, n), dtype="f4", chunks=(c, c), **kw)
+        ds[...] = a
+        f.flush()
+    tw = time.perf_counter() - t
+    size = du(path)
+    with h5py.File(path, "r") as f:
+        ds = f["a"]
+        os.sync()
+        t = time.perf_counter()
+        b = ds[...]
+        tr = time.perf_counter() - t
+        assert np.array_equal(a, b), "h5py read back differs"
+        del b
+        g = n // c
+        os.sync()
+        t = time.perf_counter()
+        for k in picks:
+            r, q = divmod(k, g)
+            x = ds[r * c:(r + 1) * c, q * c:(q + 1) * c]
+        trr = time.perf_counter() - t
+        assert x.shape == (c, c)
+    os.remove(path)
+    return tw, tr, trr, size
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--n", type=int, required=True)
+    ap.add_argument("--chunk", type=int, required=True)
+    ap.add_argument("--reads", type=int, default=1000)
+    ap.add_argument("--dir", required=True)
+    args = ap.parse_args()
+    n, c = args.n, args.chunk
+    a = make_data(n)
+    picks = lcg_chunks(args.reads, (n // c) * (n // c))
+    for codec in ("none", "lz4", "zstd"):
+        for peer, fn in (("zarr", run_zarr), ("h5py", run_h5)):
+            try:
+                tw, tr, trr, size = fn(a, n, c, args.dir, picks, codec)
+            except ImportError as e:
+                print("SKIP %s %s" % (peer, e), flush=True)
+                continue
+            label = codec
+            if peer == "h5py" and codec != "none":
+                label = codec + ("=lzf" if codec == "lz4" else "=gzip1")
+            for op, sec in (("write", tw), ("read", tr), ("random", trr)):
+                print("RESULT %s %s %s %.6f %d" % (peer, label, op, sec, size), flush=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
