@@ -435,25 +435,32 @@ qv_status qv__ipc_batch_decode(qv__ipc_body_ctx *c, const qv_schema *schema,
     all = qv_mem_calloc(c->alloc, sizeof *all * (size_t)nf, _Alignof(qv_array *));
     if (!all) return qv__nomem(err, "batch columns", sizeof *all * (size_t)nf);
   }
-  if (columns) {
+  uint8_t *want = NULL; /* by schema position: 1 = decode, 0 = skip */
+  if (columns && nf > 0) {
+    want = qv_mem_calloc(c->alloc, (size_t)nf, 1);
+    if (!want) {
+      s = qv__nomem(err, "projection", (size_t)nf);
+      goto done;
+    }
     for (size_t i = 0; i < ncol; i++) {
       if (columns[i] < 0 || columns[i] >= nf) {
         s = qv_error_set(err, QV_E_RANGE, "column index %d is outside [0, %d)", columns[i], nf);
         goto done;
       }
-      for (size_t j = 0; j < i; j++)
-        if (columns[j] == columns[i]) {
-          s = qv_error_set(err, QV_E_INVALID, "column index %d is listed twice", columns[i]);
-          goto done;
-        }
+      if (want[columns[i]]) {
+        s = qv_error_set(err, QV_E_INVALID, "column index %d is listed twice", columns[i]);
+        goto done;
+      }
+      want[columns[i]] = 1;
     }
+  } else if (columns && ncol > 0) {
+    s = qv_error_set(err, QV_E_RANGE, "column index %d is outside [0, 0)", columns[0]);
+    goto done;
   }
   for (int32_t i = 0; i < nf; i++) {
     const qv_field *f = schema->fields[i];
-    bool want = !columns;
-    for (size_t j = 0; columns && j < ncol && !want; j++) want = columns[j] == i;
     snprintf(b.path, sizeof b.path, "'%s' (index %d)", f->name, i);
-    if (want)
+    if (!columns || want[i])
       QV_TRY_GOTO(s, decode(&b, f->type, f->dictionary_id, &all[i]), done);
     else
       QV_TRY_GOTO(s, skip(&b, f->type), done);
@@ -493,10 +500,14 @@ qv_status qv__ipc_batch_decode(qv__ipc_body_ctx *c, const qv_schema *schema,
       }
     }
     for (size_t i = 0; i < ncol; i++) pf[i] = schema->fields[columns[i]];
-    QV_TRY_GOTO(s, qv_schema_new(pf, (int32_t)ncol, &schema->metadata, c->alloc, &ps, err), done);
+    qv_field *none[1] = {NULL};
+    QV_TRY_GOTO(s, qv_schema_new(pf ? pf : none, (int32_t)ncol, &schema->metadata, c->alloc, &ps,
+                                 err),
+                done);
     bs = ps;
   }
-  s = qv_batch_new(bs, c->meta->length, cols, (int32_t)ncol, c->alloc, out, err);
+  qv_array *nocols[1] = {NULL};
+  s = qv_batch_new(bs, c->meta->length, cols ? cols : nocols, (int32_t)ncol, c->alloc, out, err);
   if (cols) memset(cols, 0, sizeof *cols * ncol); /* consumed */
   if (s == QV_E_INVALID || s == QV_E_TYPE) {
     if (err) err->code = QV_E_CORRUPT;
@@ -504,6 +515,7 @@ qv_status qv__ipc_batch_decode(qv__ipc_body_ctx *c, const qv_schema *schema,
     s = QV_E_CORRUPT;
   }
 done:
+  if (want) qv_mem_free(c->alloc, want, (size_t)nf, 1);
   for (int32_t i = 0; all && i < nf; i++) qv_array_unref(all[i]);
   if (all) qv_mem_free(c->alloc, all, sizeof *all * (size_t)nf, _Alignof(qv_array *));
   for (size_t i = 0; cols && i < ncol; i++) qv_array_unref(cols[i]);

@@ -232,6 +232,15 @@ static void test_random_access_and_projection(void) {
   QV_CHECK_OK_E(qv_ipc_file_read_batch(f, 0, proj, 2, &b, &err), &err);
   check_batch(b, 0, proj, 2);
   qv_batch_unref(b);
+  /* an empty projection gives the row count and no columns; duplicates are refused */
+  QV_CHECK_OK_E(qv_ipc_file_read_batch(f, 0, proj, 0, &b, &err), &err);
+  if (b) {
+    QV_CHECK_INT_EQ(b->n_columns, 0);
+    QV_CHECK_INT_EQ(b->length, 2);
+  }
+  qv_batch_unref(b);
+  int32_t dup[2] = {1, 1};
+  QV_CHECK_STATUS(qv_ipc_file_read_batch(f, 0, dup, 2, &b, NULL), QV_E_INVALID);
   int32_t bad = 3;
   QV_CHECK_STATUS(qv_ipc_file_read_batch(f, 0, &bad, 1, &b, NULL), QV_E_RANGE);
   QV_CHECK_STATUS(qv_ipc_file_read_batch(f, 2, NULL, 0, &b, NULL), QV_E_RANGE);

@@ -521,20 +521,20 @@ static void test_batch_custom_metadata(void) {
     qv_ipc_writer_free(w);
     qv_buffer buf;
     QV_CHECK_OK(qv_buffer_copy(mb.data, mb.len, NULL, &buf, NULL));
-    qv_ipc_file *f = NULL;
-    QV_CHECK_OK_E(qv_ipc_file_open_buffer(&buf, NULL, NULL, &f, &err), &err);
-    if (f) {
-      QV_CHECK(qv_metadata_equal(qv_ipc_file_footer_metadata(f), &fmd));
+    qv_ipc_file *file = NULL;
+    QV_CHECK_OK_E(qv_ipc_file_open_buffer(&buf, NULL, NULL, &file, &err), &err);
+    if (file) {
+      QV_CHECK(qv_metadata_equal(qv_ipc_file_footer_metadata(file), &fmd));
       qv_metadata got;
       qv_metadata_init(&got, NULL);
-      QV_CHECK_OK(qv_ipc_file_batch_metadata(f, 0, &got, NULL));
+      QV_CHECK_OK(qv_ipc_file_batch_metadata(file, 0, &got, NULL));
       QV_CHECK_INT_EQ(got.n, 0);
       qv_metadata_reset(&got);
       qv_metadata_init(&got, NULL);
-      QV_CHECK_OK(qv_ipc_file_batch_metadata(f, 1, &got, NULL));
+      QV_CHECK_OK(qv_ipc_file_batch_metadata(file, 1, &got, NULL));
       QV_CHECK(qv_metadata_equal(&got, &md));
       qv_metadata_reset(&got);
-      qv_ipc_file_close(f);
+      qv_ipc_file_close(file);
     }
     qv_buffer_unref(&buf);
   }

@@ -177,7 +177,9 @@ static void test_every_flipped_byte_is_detected(void) {
         memcpy(mod, orig, size);
         mod[i] ^= flip ? 0x80 : 0x01;
         QV_REQUIRE_OK(put_obj(st, nm.v[o], mod, size));
-        qv_status s = qv_nd_open(st, "c.nd", NULL, &f, &err);
+        qv_nd_options op = qv_nd_options_default();
+        op.cache_bytes = flip ? 0 : op.cache_bytes; /* both read paths: cached and direct */
+        qv_status s = qv_nd_open(st, "c.nd", &op, &f, &err);
         if (s == QV_OK) {
           char *snap = nd_snapshot(f, &err);
           s = snap ? err.code : QV_E_CORRUPT;
