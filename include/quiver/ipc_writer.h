@@ -10,7 +10,8 @@
  *   - before a record batch, a DictionaryBatch for every dictionary-encoded column whose
  *     dictionary is new or changed: a delta (isDelta) when the previously written dictionary is
  *     a prefix of the new one, otherwise a replacement (stream format only — the file format
- *     allows deltas but not replacements, which fail with QV_E_INVALID);
+ *     allows deltas but not replacements, which fail with QV_E_INVALID, nothing of that batch
+ *     written and the writer still usable); unchanged dictionaries are not written again;
  *   - the RecordBatch message (optionally with custom metadata);
  *   - at qv_ipc_writer_finish: the end-of-stream marker (0xFFFFFFFF 0x00000000); for the file
  *     format then the Footer, its int32 length and "ARROW1".
@@ -19,14 +20,16 @@
  * range of data / child elements, validity bitmaps shifted to bit 0 when the slice does not
  * start on a byte, struct / union / fixed-size-list children sliced, run-end-encoded run ends
  * recomputed for the slice; null counts are always written (a validity bitmap is omitted when
- * there are no nulls). View types keep their variadic data buffers whole.
+ * there are no nulls). View arrays keep the data buffers their views use (whole), renumbered
+ * when a slice uses only some of them.
  *
  * Compression (LZ4_FRAME or ZSTD, BUFFER method): each non-empty body buffer becomes an int64
  * LE uncompressed length followed by one codec frame; a buffer that does not get smaller is
  * stored raw after the length -1. Empty buffers stay empty.
  *
  * Dictionary ids: a field's dictionary_id when >= 0, otherwise the smallest unused id, in
- * schema pre-order (a dictionary field before its children).
+ * schema pre-order (a dictionary field before its children). Fields with the same id share one
+ * dictionary (their value types must be equal: QV_E_INVALID otherwise).
  *
  * A writer is not thread-safe. The sink is called only from the writer's calls.
  */
@@ -65,9 +68,8 @@ typedef struct qv_ipc_write_options {
   /* Codec level; 0 = the codec's default. ZSTD: 1..22 (negative = fast modes); LZ4_FRAME:
    * 0..12 (values >= 3 use LZ4 HC). */
   int compression_level;
-  /* Allow arrays longer than INT32_MAX elements / buffers larger than INT32_MAX bytes (Arrow's
-   * "large" IPC). Default false: such batches fail with QV_E_LIMIT, as most readers reject
-   * them. */
+  /* Allow batches / arrays longer than INT32_MAX elements (Arrow's "large" IPC). Default
+   * false: such batches fail with QV_E_LIMIT, as most readers reject them. */
   bool allow_64bit;
   /* When a dictionary changes and the old one is a prefix of the new one, write a delta
    * (default true). When false, a changed dictionary is always written whole (a replacement,
@@ -131,12 +133,14 @@ QV_API int64_t qv_ipc_writer_bytes_written(const qv_ipc_writer *w);
 
 /* ---- convenience ------------------------------------------------------------------------ */
 
-/* Writes the whole table to `path` (created or truncated) in opts->format.
- * Returns as qv_ipc_writer_write_batch, plus QV_E_IO when the file cannot be written. */
+/* Writes the whole table to `path` (created or truncated) in opts->format (opts NULL =
+ * defaults; alloc NULL = default allocator). Returns as qv_ipc_writer_write_batch, plus QV_E_IO
+ * when the file cannot be created or written (the message names the path); on failure the
+ * partial file is removed. */
 QV_API qv_status qv_ipc_write_table_path(const char *path, const qv_table *table,
                                          const qv_ipc_write_options *opts,
                                          const qv_allocator *alloc, qv_error *err);
-/* Same as qv_ipc_write_table_path (the name used in the IPC design notes). */
+/* qv_ipc_write_table_path with the default allocator. */
 QV_API qv_status qv_ipc_write_table_file(const char *path, const qv_table *table,
                                          const qv_ipc_write_options *opts, qv_error *err);
 

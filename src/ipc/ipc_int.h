@@ -207,4 +207,7 @@ qv_status qv__ipc_decompress(int codec, const qv_buffer *in, int64_t *budget,
 /* writer                                                                                   */
 /* ======================================================================================== */
 
+/* The writer's internals (FlatBuffers builder, metadata encoders qv__meta_*, body compressor
+ * qv__ipc_compressor / qv__ipc_compress) are declared in ipc/fb_build.h. */
+
 #endif

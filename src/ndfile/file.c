@@ -1,65 +1,12 @@
 /* file.c — the ndfile handle: open/create, the resolved view of arrays over the layer stack,
- * pending (unflushed) changes, region reads and writes, attributes, statistics, flush and
- * compaction with the commit protocol of docs/spec/ndfile.md §2. */
+ * pending (unflushed) changes, definitions, attributes, statistics and layer information.
+ * Region I/O is in region.c, flush and compaction in commit.c. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
 
-#include "ndfile/nd_int.h"
-
-typedef struct nd_pchunk {
-  uint64_t chunk;
-  uint8_t *raw;
-  size_t len;
-} nd_pchunk;
-
-typedef struct nd_pend {
-  uint8_t kind;
-  nd_meta meta; /* meta.name always set */
-  nd_arena arena;
-  nd_pchunk *chunks;
-  size_t n, cap;
-} nd_pend;
-
-typedef struct nd_link {
-  const nd_layer *layer;
-  const nd_entry *entry;
-} nd_link;
-
-typedef struct nd_varr {
-  const char *name;
-  const nd_meta *meta;
-  nd_link *chain;
-  size_t n_chain;
-} nd_varr;
-
-struct qv_nd_file {
-  qv_nd_store *store;
-  char *path;
-  qv_nd_options opts;
-  const qv_allocator *alloc;
-  pthread_rwlock_t lock;
-  nd_cache *cache;
-  nd_layer *layers; /* [0] = newest */
-  size_t n_layers;
-  nd_arena view_arena;
-  nd_varr *view;
-  size_t n_view;
-  nd_pend **pend; /* sorted by name */
-  size_t n_pend, cap_pend;
-  size_t pending_bytes;
-  bool poisoned;
-  const char **names;
-  size_t n_names, cap_names;
-};
-
-typedef struct nd_res {
-  const nd_meta *meta;
-  nd_pend *pend;
-  const nd_link *chain;
-  size_t n_chain;
-} nd_res;
+#include "ndfile/file_int.h"
 
 /* ---- options ---- */
 qv_nd_options qv_nd_options_default(void) {
@@ -88,7 +35,7 @@ qv_nd_array_def qv_nd_array_def_default(void) {
 }
 
 /* ---- small helpers ---- */
-static void coord_str(const nd_meta *m, uint64_t c, char *buf, size_t cap) {
+void qv__nd_coord_str(const nd_meta *m, uint64_t c, char *buf, size_t cap) {
   uint64_t idx[QV_ND_MAX_RANK];
   for (uint32_t k = m->rank; k-- > 0;) {
     idx[k] = m->grid[k] ? c % m->grid[k] : 0;
@@ -103,7 +50,7 @@ static void coord_str(const nd_meta *m, uint64_t c, char *buf, size_t cap) {
 
 /* Chunk buffers. Big ones get a transparent-huge-page hint (as numpy does for big arrays):
  * first touch of a multi-MiB chunk then costs a few faults instead of thousands. */
-static void *raw_alloc(const qv_allocator *a, size_t len) {
+void *qv__nd_raw_alloc(const qv_allocator *a, size_t len) {
   void *p = qv_mem_alloc(a, len ? len : 1, 64);
 #ifdef MADV_HUGEPAGE
   if (p && len >= (4u << 20)) {
@@ -114,7 +61,7 @@ static void *raw_alloc(const qv_allocator *a, size_t len) {
 #endif
   return p;
 }
-static void raw_free(const qv_allocator *a, void *p, size_t len) { qv_mem_free(a, p, len ? len : 1, 64); }
+void qv__nd_raw_free(const qv_allocator *a, void *p, size_t len) { qv_mem_free(a, p, len ? len : 1, 64); }
 
 static nd_pend *find_pend(qv_nd_file *f, const char *name, size_t *pos) {
   size_t lo = 0, hi = f->n_pend;
@@ -142,7 +89,7 @@ static nd_varr *find_view(qv_nd_file *f, const char *name) {
   return NULL;
 }
 
-static qv_status resolve(qv_nd_file *f, const char *name, nd_res *r, qv_error *err) {
+qv_status qv__nd_resolve(qv_nd_file *f, const char *name, nd_res *r, qv_error *err) {
   memset(r, 0, sizeof *r);
   if (!name) return qv_error_set(err, QV_E_INVALID, "array name is NULL");
   nd_pend *p = find_pend(f, name, NULL);
@@ -169,13 +116,13 @@ missing:
 
 static void pend_free(qv_nd_file *f, nd_pend *p) {
   if (!p) return;
-  for (size_t i = 0; i < p->n; i++) raw_free(f->alloc, p->chunks[i].raw, p->chunks[i].len);
+  for (size_t i = 0; i < p->n; i++) qv__nd_raw_free(f->alloc, p->chunks[i].raw, p->chunks[i].len);
   qv_mem_free(f->alloc, p->chunks, p->cap * sizeof(nd_pchunk), 0);
   qv__nd_arena_free(&p->arena);
   qv_mem_free(f->alloc, p, sizeof *p, 0);
 }
 
-static void pend_clear_all(qv_nd_file *f) {
+void qv__nd_pend_clear_all(qv_nd_file *f) {
   for (size_t i = 0; i < f->n_pend; i++) pend_free(f, f->pend[i]);
   f->n_pend = 0;
   f->pending_bytes = 0;
@@ -255,8 +202,8 @@ static qv_status pend_new(qv_nd_file *f, uint8_t kind, const nd_meta *m, const c
 }
 
 /* The pending record of a live array, made (as an UPDATE) if needed. */
-static qv_status pend_for_update(qv_nd_file *f, const char *name, nd_res *r, qv_error *err) {
-  QV_TRY(resolve(f, name, r, err));
+qv_status qv__nd_pend_for_update(qv_nd_file *f, const char *name, nd_res *r, qv_error *err) {
+  QV_TRY(qv__nd_resolve(f, name, r, err));
   if (r->pend) return QV_OK;
   size_t pos;
   find_pend(f, name, &pos);
@@ -272,7 +219,7 @@ static qv_status pend_for_update(qv_nd_file *f, const char *name, nd_res *r, qv_
   return QV_OK;
 }
 
-static nd_pchunk *pend_chunk(nd_pend *p, uint64_t c, size_t *pos) {
+nd_pchunk *qv__nd_pend_chunk(nd_pend *p, uint64_t c, size_t *pos) {
   size_t lo = 0, hi = p->n;
   while (lo < hi) {
     size_t mid = (lo + hi) / 2;
@@ -286,7 +233,7 @@ static nd_pchunk *pend_chunk(nd_pend *p, uint64_t c, size_t *pos) {
   return NULL;
 }
 
-static const nd_chunk_ent *entry_chunk(const nd_entry *e, uint64_t c) {
+const nd_chunk_ent *qv__nd_entry_chunk(const nd_entry *e, uint64_t c) {
   size_t lo = 0, hi = (size_t)e->n_chunks;
   while (lo < hi) {
     size_t mid = (lo + hi) / 2;
@@ -297,7 +244,7 @@ static const nd_chunk_ent *entry_chunk(const nd_entry *e, uint64_t c) {
 }
 
 /* ---- names ---- */
-static qv_status rebuild_names(qv_nd_file *f, qv_error *err) {
+qv_status qv__nd_rebuild_names(qv_nd_file *f, qv_error *err) {
   size_t need = f->n_view + f->n_pend;
   if (need > f->cap_names) {
     const char **nn = qv_mem_realloc(f->alloc, f->names, f->cap_names * sizeof *nn,
@@ -345,7 +292,7 @@ static bool same_shape(const nd_meta *a, const nd_meta *b) {
   return true;
 }
 
-static qv_status build_view(qv_nd_file *f, qv_error *err) {
+qv_status qv__nd_build_view(qv_nd_file *f, qv_error *err) {
   qv__nd_arena_free(&f->view_arena);
   qv__nd_arena_init(&f->view_arena, f->alloc);
   f->view = NULL;
@@ -556,9 +503,11 @@ static qv_status file_new(qv_nd_store *store, const char *path, const qv_nd_opti
 
 void qv_nd_close(qv_nd_file *f) {
   if (!f) return;
-  pend_clear_all(f);
+  qv__nd_pend_clear_all(f);
   qv_mem_free(f->alloc, f->pend, f->cap_pend * sizeof *f->pend, 0);
   qv_mem_free(f->alloc, f->names, f->cap_names * sizeof *f->names, 0);
+  if (f->gather) qv_mem_free(f->alloc, f->gather, f->gcap, 64);
+  if (f->encbuf) qv_mem_free(f->alloc, f->encbuf, f->ecap, 64);
   qv__nd_arena_free(&f->view_arena);
   free_layers(f);
   qv__nd_cache_free(f->cache);
@@ -576,8 +525,8 @@ static qv_status open_stack(qv_nd_file *f, qv_error *err) {
     if (err && strstr(err->message, "no ndfile at")) break;
   }
   if (s < 0) return s;
-  s = build_view(f, err);
-  if (s == QV_OK) s = rebuild_names(f, err);
+  s = qv__nd_build_view(f, err);
+  if (s == QV_OK) s = qv__nd_rebuild_names(f, err);
   return s;
 }
 
@@ -594,7 +543,6 @@ qv_status qv_nd_open(qv_nd_store *store, const char *path, const qv_nd_options *
   return QV_OK;
 }
 
-static qv_status publish(qv_nd_file *f, uint64_t seq, bool base, qv_error *err);
 
 qv_status qv_nd_create(qv_nd_store *store, const char *path, const qv_nd_options *opts,
                        qv_nd_file **out, qv_error *err) {
@@ -610,7 +558,7 @@ qv_status qv_nd_create(qv_nd_store *store, const char *path, const qv_nd_options
     if (s == QV_OK && l.n)
       s = qv_error_set(err, QV_E_EXISTS, "an ndfile already exists at '%s'", path);
   }
-  if (s == QV_OK) s = publish(f, 1, true, err);
+  if (s == QV_OK) s = qv__nd_publish(f, 1, true, err);
   if (s == QV_E_CONFLICT) {
     qv_error_set(err, QV_E_EXISTS, "an ndfile already exists at '%s'", path);
     s = QV_E_EXISTS;
@@ -623,615 +571,13 @@ qv_status qv_nd_create(qv_nd_store *store, const char *path, const qv_nd_options
   return QV_OK;
 }
 
-/* ---- chunk access ---- */
-typedef struct chunk_ref {
-  const uint8_t *data; /* NULL: fill */
-  size_t len;
-  nd_cached h;
-} chunk_ref;
-
-static void chunk_release(qv_nd_file *f, chunk_ref *c) {
-  if (c->h.data) qv__nd_cache_release(f->cache, &c->h);
-  c->data = NULL;
-}
-
-static qv_status check_var_raw(const uint8_t *raw, size_t len, uint64_t n) {
-  if (len / 4 < n) return QV_E_CORRUPT;
-  uint64_t total = 0;
-  for (uint64_t i = 0; i < n; i++) total += qv__load_u32le(raw + i * 4);
-  return total == len - n * 4 ? QV_OK : QV_E_CORRUPT;
-}
-
-/* Reads block `ce` of layer L, checks its checksum, and decodes it into dst (exactly raw_len
- * bytes; also checks the value lengths of string/binary chunks). */
-static qv_status fetch_block(qv_nd_file *f, const nd_layer *L, const nd_meta *m,
-                             const nd_chunk_ent *ce, uint8_t *dst, qv_error *err) {
-  char cs[200];
-  size_t stored = (size_t)ce->stored_len, rawn = (size_t)ce->raw_len;
-  uint8_t *sbuf = dst;
-  if (ce->codec != QV_ND_CODEC_NONE) {
-    sbuf = raw_alloc(f->alloc, stored);
-    if (!sbuf) return qv__nomem(err, "chunk block", stored);
-  }
-  qv_status s = f->store->read_at(f->store, L->path, ce->offset, sbuf, stored, err);
-  if (s < 0) {
-    coord_str(m, ce->chunk, cs, sizeof cs);
-    qv_error_prefix(err, "layer %llu block of '%s' chunk %s: ", (unsigned long long)L->seq, m->name, cs);
-  } else if (qv__nd_hash(sbuf, stored) != ce->hash) {
-    coord_str(m, ce->chunk, cs, sizeof cs);
-    s = qv_error_set_at(err, QV_E_CORRUPT, (int64_t)ce->offset,
-                        "layer %llu block of '%s' chunk %s: checksum mismatch",
-                        (unsigned long long)L->seq, m->name, cs);
-  } else if (ce->codec != QV_ND_CODEC_NONE) {
-    s = qv__nd_decode(ce->codec, sbuf, stored, dst, rawn, err);
-    if (s < 0) {
-      coord_str(m, ce->chunk, cs, sizeof cs);
-      qv_error_prefix(err, "layer %llu block of '%s' chunk %s (codec %u): ",
-                      (unsigned long long)L->seq, m->name, cs, ce->codec);
-    }
-  }
-  if (sbuf != dst) raw_free(f->alloc, sbuf, stored);
-  if (s == QV_OK && qv__nd_type_var(m->dtype)) {
-    uint64_t org[QV_ND_MAX_RANK], ext[QV_ND_MAX_RANK];
-    uint64_t ne = qv__nd_chunk_extent(m, ce->chunk, org, ext);
-    if (check_var_raw(dst, rawn, ne) < 0) {
-      coord_str(m, ce->chunk, cs, sizeof cs);
-      s = qv_error_set(err, QV_E_CORRUPT, "layer %llu block of '%s' chunk %s: value lengths do not add up",
-                       (unsigned long long)L->seq, m->name, cs);
-    }
-  }
-  return s;
-}
-
-/* Loads, checks and decodes a block of layer L (through the cache). */
-static qv_status load_block(qv_nd_file *f, nd_cache *cache, const nd_layer *L, const nd_meta *m,
-                            const nd_chunk_ent *ce, nd_cached *out, qv_error *err) {
-  if (qv__nd_cache_get(cache, L->seq, ce->offset, out)) return QV_OK;
-  size_t rawn = (size_t)ce->raw_len;
-  uint8_t *raw = raw_alloc(f->alloc, rawn);
-  if (!raw) return qv__nomem(err, "chunk", rawn);
-  qv_status s = fetch_block(f, L, m, ce, raw, err);
-  if (s < 0) {
-    raw_free(f->alloc, raw, rawn);
-    return s;
-  }
-  return qv__nd_cache_put(cache, L->seq, ce->offset, raw, rawn, out, err);
-}
-
-/* The stored block of chunk c, if any (newest layer first). */
-static const nd_chunk_ent *find_stored(const nd_res *r, uint64_t c, const nd_layer **L) {
-  for (size_t i = 0; i < r->n_chain; i++) {
-    const nd_chunk_ent *ce = entry_chunk(r->chain[i].entry, c);
-    if (ce) {
-      *L = r->chain[i].layer;
-      return ce;
-    }
-  }
-  return NULL;
-}
-
-static qv_status get_chunk(qv_nd_file *f, const nd_res *r, uint64_t c, chunk_ref *out,
-                           qv_error *err) {
-  memset(out, 0, sizeof *out);
-  if (r->pend) {
-    nd_pchunk *pc = pend_chunk(r->pend, c, NULL);
-    if (pc) {
-      out->data = pc->raw;
-      out->len = pc->len;
-      return QV_OK;
-    }
-  }
-  const nd_layer *L;
-  const nd_chunk_ent *ce = find_stored(r, c, &L);
-  if (ce) {
-    QV_TRY(load_block(f, f->cache, L, r->meta, ce, &out->h, err));
-    out->data = out->h.data;
-    out->len = out->h.len;
-  }
-  return QV_OK; /* no block: fill */
-}
-
-/* ---- regions ---- */
-static qv_status check_region(const nd_meta *m, const uint64_t *start, const uint64_t *shape,
-                              uint64_t *nelem, qv_error *err) {
-  uint64_t n = 1;
-  if (m->rank && (!start || !shape))
-    return qv_error_set(err, QV_E_INVALID, "array '%s': start and shape are required", m->name);
-  for (uint32_t k = 0; k < m->rank; k++) {
-    if (shape[k] > m->shape[k] || start[k] > m->shape[k] - shape[k])
-      return qv_error_set(err, QV_E_RANGE,
-                          "array '%s': region [%llu, +%llu) in dimension %u is outside its extent %llu",
-                          m->name, (unsigned long long)start[k], (unsigned long long)shape[k], k,
-                          (unsigned long long)m->shape[k]);
-    n *= shape[k];
-  }
-  *nelem = n;
-  return QV_OK;
-}
-
-/* Iterates the chunks a region touches; calls fn with chunk number, chunk origin/extent and
- * the intersection (lo = absolute start, cnt = counts). */
-typedef qv_status (*chunk_fn)(void *ctx, uint64_t c, const uint64_t *origin, const uint64_t *ext,
-                              const uint64_t *lo, const uint64_t *cnt, qv_error *err);
-
-static qv_status for_chunks(const nd_meta *m, const uint64_t *start, const uint64_t *shape,
-                            chunk_fn fn, void *ctx, qv_error *err) {
-  uint32_t R = m->rank;
-  uint64_t c0[QV_ND_MAX_RANK], c1[QV_ND_MAX_RANK], cc[QV_ND_MAX_RANK];
-  uint64_t org[QV_ND_MAX_RANK] = {0}, ext[QV_ND_MAX_RANK] = {0}, lo[QV_ND_MAX_RANK] = {0}, cnt[QV_ND_MAX_RANK] = {0};
-  for (uint32_t k = 0; k < R; k++) {
-    if (shape[k] == 0) return QV_OK;
-    c0[k] = start[k] / m->chunk[k];
-    c1[k] = (start[k] + shape[k] - 1) / m->chunk[k];
-    cc[k] = c0[k];
-  }
-  for (;;) {
-    uint64_t c = 0;
-    for (uint32_t k = 0; k < R; k++) {
-      c = c * m->grid[k] + cc[k];
-      org[k] = cc[k] * m->chunk[k];
-      uint64_t left = m->shape[k] - org[k];
-      ext[k] = left < m->chunk[k] ? left : m->chunk[k];
-      lo[k] = org[k] > start[k] ? org[k] : start[k];
-      uint64_t hi = org[k] + ext[k] < start[k] + shape[k] ? org[k] + ext[k] : start[k] + shape[k];
-      cnt[k] = hi - lo[k];
-    }
-    QV_TRY(fn(ctx, c, org, ext, lo, cnt, err));
-    uint32_t k = R;
-    for (;;) {
-      if (k == 0) return QV_OK;
-      k--;
-      if (++cc[k] <= c1[k]) break;
-      cc[k] = c0[k];
-    }
-  }
-}
-
-static void fill_box(uint32_t R, size_t w, const uint8_t *fill, uint8_t *dst,
-                     const uint64_t *dshape, const uint64_t *dstart, const uint64_t *cnt) {
-  if (R == 0) {
-    memcpy(dst, fill, w);
-    return;
-  }
-  uint64_t str[QV_ND_MAX_RANK], idx[QV_ND_MAX_RANK] = {0};
-  str[R - 1] = 1;
-  for (uint32_t k = R - 1; k-- > 0;) str[k] = str[k + 1] * dshape[k + 1];
-  for (uint32_t k = 0; k < R; k++)
-    if (!cnt[k]) return;
-  bool zero = true;
-  for (size_t i = 0; i < w; i++) zero = zero && fill[i] == 0;
-  for (;;) {
-    uint64_t off = 0;
-    for (uint32_t k = 0; k < R; k++) off += (dstart[k] + (k + 1 < R ? idx[k] : 0)) * str[k];
-    uint8_t *p = dst + off * w;
-    if (zero) memset(p, 0, (size_t)cnt[R - 1] * w);
-    else
-      for (uint64_t i = 0; i < cnt[R - 1]; i++) memcpy(p + i * w, fill, w);
-    uint32_t k = R - 1;
-    for (;;) {
-      if (k == 0) return;
-      k--;
-      if (++idx[k] < cnt[k]) break;
-      idx[k] = 0;
-    }
-  }
-}
-
-typedef struct rctx {
-  qv_nd_file *f;
-  nd_res *r;
-  const uint64_t *start, *shape;
-  uint8_t *out;
-  const uint8_t *in;
-} rctx;
-
-static qv_status read_one(void *vc, uint64_t c, const uint64_t *org, const uint64_t *ext,
-                          const uint64_t *lo, const uint64_t *cnt, qv_error *err) {
-  rctx *x = vc;
-  const nd_meta *m = x->r->meta;
-  uint64_t src_start[QV_ND_MAX_RANK], dst_start[QV_ND_MAX_RANK];
-  for (uint32_t k = 0; k < m->rank; k++) {
-    src_start[k] = lo[k] - org[k];
-    dst_start[k] = lo[k] - x->start[k];
-  }
-  /* A whole chunk that lands contiguously in the output and would not stay in the cache is
-   * decoded straight into the output: no intermediate buffer, no copy. */
-  bool direct = !(x->r->pend && pend_chunk(x->r->pend, c, NULL));
-  for (uint32_t k = 0; k < m->rank && direct; k++)
-    direct = cnt[k] == ext[k] && (k == 0 || x->shape[k] == ext[k]);
-  if (direct) {
-    const nd_layer *L;
-    const nd_chunk_ent *ce = find_stored(x->r, c, &L);
-    if (ce && ce->raw_len / 4 >= qv__nd_cache_budget(x->f->cache)) {
-      nd_cached h;
-      if (!qv__nd_cache_get(x->f->cache, L->seq, ce->offset, &h)) {
-        uint64_t off = 0;
-        for (uint32_t k = 0; k < m->rank; k++) off = off * x->shape[k] + dst_start[k];
-        return fetch_block(x->f, L, m, ce, x->out + off * m->width, err);
-      }
-      qv__nd_cache_release(x->f->cache, &h);
-    }
-  }
-  chunk_ref cr;
-  QV_TRY(get_chunk(x->f, x->r, c, &cr, err));
-  if (!cr.data)
-    fill_box(m->rank, m->width, m->fill, x->out, x->shape, dst_start, cnt);
-  else
-    qv__nd_copy_box(m->rank, m->width, cr.data, ext, src_start, x->out, x->shape, dst_start, cnt);
-  chunk_release(x->f, &cr);
-  return QV_OK;
-}
-
-static const uint64_t zero_dims[1] = {0};
-
-qv_status qv_nd_read(qv_nd_file *f, const char *name, const uint64_t *start,
-                     const uint64_t *shape, void *out, size_t len, qv_error *err) {
-  pthread_rwlock_rdlock(&f->lock);
-  nd_res r;
-  uint64_t n = 0;
-  qv_status s = resolve(f, name, &r, err);
-  if (s == QV_OK && qv__nd_type_var(r.meta->dtype))
-    s = qv_error_set(err, QV_E_TYPE, "array '%s' holds variable-length values: use qv_nd_read_var", name);
-  if (s == QV_OK) s = check_region(r.meta, start, shape, &n, err);
-  if (s == QV_OK && (n > SIZE_MAX / r.meta->width || n * r.meta->width != len))
-    s = qv_error_set(err, QV_E_INVALID, "array '%s': region needs %llu bytes, buffer has %zu", name,
-                     (unsigned long long)(n * r.meta->width), len);
-  if (s == QV_OK) {
-    if (!r.meta->rank) start = shape = zero_dims;
-    rctx x = {f, &r, start, shape, out, NULL};
-    s = for_chunks(r.meta, start, shape, read_one, &x, err);
-  }
-  pthread_rwlock_unlock(&f->lock);
-  return s;
-}
-
-/* ---- writes ---- */
-static qv_status maybe_autoflush(qv_nd_file *f, qv_error *err);
-
-/* Makes sure chunk c has a pending buffer; loads the current content unless `whole`. */
-static qv_status ensure_pchunk(qv_nd_file *f, nd_res *r, uint64_t c, bool whole, nd_pchunk **out,
-                               qv_error *err) {
-  size_t pos;
-  nd_pchunk *pc = pend_chunk(r->pend, c, &pos);
-  if (pc) {
-    *out = pc;
-    return QV_OK;
-  }
-  const nd_meta *m = r->meta;
-  uint64_t org[QV_ND_MAX_RANK], ext[QV_ND_MAX_RANK];
-  uint64_t ne = qv__nd_chunk_extent(m, c, org, ext);
-  size_t len = (size_t)ne * m->width;
-  uint8_t *raw = raw_alloc(f->alloc, len);
-  if (!raw) return qv__nomem(err, "chunk", len);
-  if (!whole) {
-    chunk_ref cr;
-    qv_status s = get_chunk(f, r, c, &cr, err);
-    if (s < 0) {
-      raw_free(f->alloc, raw, len);
-      return s;
-    }
-    if (cr.data) memcpy(raw, cr.data, len);
-    else {
-      uint64_t z[QV_ND_MAX_RANK] = {0};
-      fill_box(m->rank, m->width, m->fill, raw, ext, z, ext);
-    }
-    chunk_release(f, &cr);
-  }
-  nd_pend *p = r->pend;
-  if (p->n == p->cap) {
-    size_t nc = p->cap ? p->cap * 2 : 8;
-    nd_pchunk *np = qv_mem_realloc(f->alloc, p->chunks, p->cap * sizeof *np, nc * sizeof *np, 0);
-    if (!np) {
-      raw_free(f->alloc, raw, len);
-      return qv__nomem(err, "pending chunks", nc * sizeof *np);
-    }
-    p->chunks = np;
-    p->cap = nc;
-  }
-  memmove(p->chunks + pos + 1, p->chunks + pos, (p->n - pos) * sizeof *p->chunks);
-  p->chunks[pos] = (nd_pchunk){c, raw, len};
-  p->n++;
-  f->pending_bytes += len;
-  *out = &p->chunks[pos];
-  return QV_OK;
-}
-
-static qv_status prep_one(void *vc, uint64_t c, const uint64_t *org, const uint64_t *ext,
-                          const uint64_t *lo, const uint64_t *cnt, qv_error *err) {
-  (void)org;
-  (void)lo;
-  rctx *x = vc;
-  bool whole = true;
-  for (uint32_t k = 0; k < x->r->meta->rank; k++) whole = whole && cnt[k] == ext[k];
-  nd_pchunk *pc;
-  return ensure_pchunk(x->f, x->r, c, whole, &pc, err);
-}
-
-static qv_status write_one(void *vc, uint64_t c, const uint64_t *org, const uint64_t *ext,
-                           const uint64_t *lo, const uint64_t *cnt, qv_error *err) {
-  (void)err;
-  rctx *x = vc;
-  const nd_meta *m = x->r->meta;
-  uint64_t src_start[QV_ND_MAX_RANK], dst_start[QV_ND_MAX_RANK];
-  for (uint32_t k = 0; k < m->rank; k++) {
-    src_start[k] = lo[k] - x->start[k];
-    dst_start[k] = lo[k] - org[k];
-  }
-  nd_pchunk *pc = pend_chunk(x->r->pend, c, NULL);
-  qv__nd_copy_box(m->rank, m->width, x->in, x->shape, src_start, pc->raw, ext, dst_start, cnt);
-  return QV_OK;
-}
-
-static qv_status check_writable(qv_nd_file *f, qv_error *err) {
+qv_status qv__nd_check_writable(qv_nd_file *f, qv_error *err) {
   if (f->opts.read_only)
     return qv_error_set(err, QV_E_STATE, "ndfile '%s' is open read-only%s", f->path,
                         f->opts.as_of_layer ? " (opened as of an older layer)" : "");
   if (f->poisoned)
     return qv_error_set(err, QV_E_STATE, "ndfile '%s': an earlier flush failed after publishing; reopen the file", f->path);
   return QV_OK;
-}
-
-qv_status qv_nd_write(qv_nd_file *f, const char *name, const uint64_t *start,
-                      const uint64_t *shape, const void *data, size_t len, qv_error *err) {
-  pthread_rwlock_wrlock(&f->lock);
-  nd_res r;
-  uint64_t n = 0;
-  qv_status s = check_writable(f, err);
-  if (s == QV_OK) s = resolve(f, name, &r, err);
-  if (s == QV_OK && qv__nd_type_var(r.meta->dtype))
-    s = qv_error_set(err, QV_E_TYPE, "array '%s' holds variable-length values: use qv_nd_write_var", name);
-  if (s == QV_OK) s = check_region(r.meta, start, shape, &n, err);
-  if (s == QV_OK && (n > SIZE_MAX / r.meta->width || n * r.meta->width != len))
-    s = qv_error_set(err, QV_E_INVALID, "array '%s': region needs %llu bytes, %zu given", name,
-                     (unsigned long long)(n * r.meta->width), len);
-  if (s == QV_OK) s = pend_for_update(f, name, &r, err);
-  if (s == QV_OK) {
-    if (!r.meta->rank) start = shape = zero_dims;
-    rctx x = {f, &r, start, shape, NULL, data};
-    s = for_chunks(r.meta, start, shape, prep_one, &x, err);
-    if (s == QV_OK) s = for_chunks(r.meta, start, shape, write_one, &x, err);
-  }
-  if (s == QV_OK) s = maybe_autoflush(f, err);
-  pthread_rwlock_unlock(&f->lock);
-  return s;
-}
-
-/* ---- variable-length values ---- */
-void qv_nd_varbuf_reset(qv_nd_varbuf *v) {
-  if (!v) return;
-  if (v->offsets) qv_mem_free(v->alloc, v->offsets, (v->n + 1) * 8, 0);
-  if (v->data) qv_mem_free(v->alloc, v->data, v->data_len ? v->data_len : 1, 0);
-  memset(v, 0, sizeof *v);
-}
-
-/* element e of a var chunk (raw NULL: fill) */
-static void var_elem(const nd_meta *m, const uint8_t *raw, const uint64_t *offs, uint64_t ne,
-                     uint64_t e, const uint8_t **p, size_t *l) {
-  if (!raw) {
-    *p = m->fill;
-    *l = m->fill_len;
-    return;
-  }
-  *p = raw + ne * 4 + offs[e];
-  *l = qv__load_u32le(raw + e * 4);
-}
-
-typedef struct vctx {
-  qv_nd_file *f;
-  nd_res *r;
-  const uint64_t *start, *shape;
-  qv_nd_varbuf *out;
-  int pass;
-  const void *const *values;
-  const size_t *lens;
-} vctx;
-
-static qv_status chunk_offsets(qv_nd_file *f, const uint8_t *raw, uint64_t ne, uint64_t **offs,
-                               qv_error *err) {
-  *offs = qv_mem_alloc(f->alloc, (size_t)(ne + 1) * 8, 0);
-  if (!*offs) return qv__nomem(err, "chunk offsets", (size_t)(ne + 1) * 8);
-  uint64_t o = 0;
-  for (uint64_t i = 0; i < ne; i++) {
-    (*offs)[i] = o;
-    o += raw ? qv__load_u32le(raw + i * 4) : 0;
-  }
-  (*offs)[ne] = o;
-  return QV_OK;
-}
-
-/* Walks the intersection elementwise: chunk-local index and region-local index. */
-#define FOR_BOX(R, org, ext, lo, cnt, start, shape, BODY)                                   \
-  do {                                                                                     \
-    uint64_t ix_[QV_ND_MAX_RANK] = {0};                                                    \
-    bool empty_ = false;                                                                   \
-    for (uint32_t k_ = 0; k_ < (R); k_++) empty_ = empty_ || !(cnt)[k_];                    \
-    while (!empty_) {                                                                      \
-      uint64_t ci = 0, ri = 0;                                                             \
-      for (uint32_t k_ = 0; k_ < (R); k_++) {                                              \
-        ci = ci * (ext)[k_] + ((lo)[k_] + ix_[k_] - (org)[k_]);                             \
-        ri = ri * (shape)[k_] + ((lo)[k_] + ix_[k_] - (start)[k_]);                         \
-      }                                                                                    \
-      BODY;                                                                                \
-      uint32_t k_ = (R);                                                                   \
-      for (;;) {                                                                           \
-        if (k_ == 0) { empty_ = true; break; }                                             \
-        k_--;                                                                              \
-        if (++ix_[k_] < (cnt)[k_]) break;                                                  \
-        ix_[k_] = 0;                                                                       \
-      }                                                                                    \
-    }                                                                                      \
-  } while (0)
-
-static qv_status readvar_one(void *vc, uint64_t c, const uint64_t *org, const uint64_t *ext,
-                             const uint64_t *lo, const uint64_t *cnt, qv_error *err) {
-  vctx *x = vc;
-  const nd_meta *m = x->r->meta;
-  chunk_ref cr;
-  QV_TRY(get_chunk(x->f, x->r, c, &cr, err));
-  uint64_t ne = 1;
-  for (uint32_t k = 0; k < m->rank; k++) ne *= ext[k];
-  uint64_t *offs;
-  qv_status s = chunk_offsets(x->f, cr.data, ne, &offs, err);
-  if (s == QV_OK) {
-    FOR_BOX(m->rank, org, ext, lo, cnt, x->start, x->shape, {
-      const uint8_t *p;
-      size_t l;
-      var_elem(m, cr.data, offs, ne, ci, &p, &l);
-      if (x->pass == 0) x->out->offsets[ri + 1] = l;
-      else if (l) memcpy(x->out->data + x->out->offsets[ri], p, l);
-    });
-    qv_mem_free(x->f->alloc, offs, (size_t)(ne + 1) * 8, 0);
-  }
-  chunk_release(x->f, &cr);
-  return s;
-}
-
-qv_status qv_nd_read_var(qv_nd_file *f, const char *name, const uint64_t *start,
-                         const uint64_t *shape, qv_nd_varbuf *out, qv_error *err) {
-  memset(out, 0, sizeof *out);
-  out->alloc = f->alloc;
-  pthread_rwlock_rdlock(&f->lock);
-  nd_res r;
-  uint64_t n = 0;
-  qv_status s = resolve(f, name, &r, err);
-  if (s == QV_OK && !qv__nd_type_var(r.meta->dtype))
-    s = qv_error_set(err, QV_E_TYPE, "array '%s' holds fixed-width values: use qv_nd_read", name);
-  if (s == QV_OK) s = check_region(r.meta, start, shape, &n, err);
-  if (s == QV_OK && n > SIZE_MAX / 16) s = qv_error_set(err, QV_E_LIMIT, "region too large");
-  if (s == QV_OK) {
-    out->offsets = qv_mem_calloc(f->alloc, (size_t)(n + 1) * 8, 0);
-    if (!out->offsets) s = qv__nomem(err, "offsets", (size_t)(n + 1) * 8);
-    else out->n = (size_t)n;
-  }
-  if (s == QV_OK) {
-    if (!r.meta->rank) start = shape = zero_dims;
-    vctx x = {f, &r, start, shape, out, 0, NULL, NULL};
-    s = for_chunks(r.meta, start, shape, readvar_one, &x, err);
-    if (s == QV_OK) {
-      for (size_t i = 0; i < n; i++) out->offsets[i + 1] += out->offsets[i];
-      out->data_len = (size_t)out->offsets[n];
-      out->data = qv_mem_alloc(f->alloc, out->data_len ? out->data_len : 1, 0);
-      if (!out->data) s = qv__nomem(err, "values", out->data_len);
-    }
-    if (s == QV_OK) {
-      x.pass = 1;
-      s = for_chunks(r.meta, start, shape, readvar_one, &x, err);
-    }
-  }
-  pthread_rwlock_unlock(&f->lock);
-  if (s < 0) qv_nd_varbuf_reset(out);
-  return s;
-}
-
-static qv_status writevar_one(void *vc, uint64_t c, const uint64_t *org, const uint64_t *ext,
-                              const uint64_t *lo, const uint64_t *cnt, qv_error *err) {
-  vctx *x = vc;
-  qv_nd_file *f = x->f;
-  const nd_meta *m = x->r->meta;
-  chunk_ref cr;
-  QV_TRY(get_chunk(f, x->r, c, &cr, err));
-  uint64_t ne = 1;
-  for (uint32_t k = 0; k < m->rank; k++) ne *= ext[k];
-  uint64_t *offs = NULL;
-  const void **vp = NULL;
-  size_t *vl = NULL;
-  uint8_t *raw = NULL;
-  size_t total = 0;
-  qv_status s = chunk_offsets(f, cr.data, ne, &offs, err);
-  if (s == QV_OK) {
-    vp = qv_mem_alloc(f->alloc, (size_t)ne * sizeof *vp + 1, 0);
-    vl = qv_mem_alloc(f->alloc, (size_t)ne * sizeof *vl + 1, 0);
-    if (!vp || !vl) s = qv__nomem(err, "chunk values", (size_t)ne * 16);
-  }
-  if (s == QV_OK) {
-    for (uint64_t i = 0; i < ne; i++) {
-      const uint8_t *p;
-      var_elem(m, cr.data, offs, ne, i, &p, &vl[i]);
-      vp[i] = p;
-    }
-    FOR_BOX(m->rank, org, ext, lo, cnt, x->start, x->shape, {
-      vp[ci] = x->values[ri];
-      vl[ci] = x->lens[ri];
-    });
-    total = (size_t)ne * 4;
-    for (uint64_t i = 0; i < ne && s == QV_OK; i++) {
-      if (vl[i] > UINT32_MAX || qv__add_overflow(total, vl[i], &total))
-        s = qv_error_set(err, QV_E_LIMIT, "array '%s': value too long", m->name);
-    }
-    if (s == QV_OK && total > f->opts.limits.max_chunk_bytes)
-      s = qv_error_set(err, QV_E_LIMIT, "array '%s': chunk of %zu bytes exceeds the chunk limit", m->name, total);
-  }
-  if (s == QV_OK) {
-    raw = raw_alloc(f->alloc, total);
-    if (!raw) s = qv__nomem(err, "chunk", total);
-  }
-  if (s == QV_OK) {
-    size_t o = (size_t)ne * 4;
-    for (uint64_t i = 0; i < ne; i++) {
-      qv__store_u32le(raw + i * 4, (uint32_t)vl[i]);
-      if (vl[i]) memcpy(raw + o, vp[i], vl[i]);
-      o += vl[i];
-    }
-  }
-  if (offs) qv_mem_free(f->alloc, offs, (size_t)(ne + 1) * 8, 0);
-  if (vp) qv_mem_free(f->alloc, vp, (size_t)ne * sizeof *vp + 1, 0);
-  if (vl) qv_mem_free(f->alloc, vl, (size_t)ne * sizeof *vl + 1, 0);
-  chunk_release(f, &cr);
-  if (s < 0) return s;
-  nd_pend *p = x->r->pend;
-  size_t pos;
-  nd_pchunk *pc = pend_chunk(p, c, &pos);
-  if (pc) {
-    f->pending_bytes -= pc->len;
-    raw_free(f->alloc, pc->raw, pc->len);
-    pc->raw = raw;
-    pc->len = total;
-  } else {
-    if (p->n == p->cap) {
-      size_t nc = p->cap ? p->cap * 2 : 8;
-      nd_pchunk *np = qv_mem_realloc(f->alloc, p->chunks, p->cap * sizeof *np, nc * sizeof *np, 0);
-      if (!np) {
-        raw_free(f->alloc, raw, total);
-        return qv__nomem(err, "pending chunks", nc * sizeof *np);
-      }
-      p->chunks = np;
-      p->cap = nc;
-    }
-    memmove(p->chunks + pos + 1, p->chunks + pos, (p->n - pos) * sizeof *p->chunks);
-    p->chunks[pos] = (nd_pchunk){c, raw, total};
-    p->n++;
-  }
-  f->pending_bytes += total;
-  return QV_OK;
-}
-
-qv_status qv_nd_write_var(qv_nd_file *f, const char *name, const uint64_t *start,
-                          const uint64_t *shape, const void *const *values, const size_t *lens,
-                          size_t n, qv_error *err) {
-  pthread_rwlock_wrlock(&f->lock);
-  nd_res r;
-  uint64_t ne = 0;
-  qv_status s = check_writable(f, err);
-  if (s == QV_OK) s = resolve(f, name, &r, err);
-  if (s == QV_OK && !qv__nd_type_var(r.meta->dtype))
-    s = qv_error_set(err, QV_E_TYPE, "array '%s' holds fixed-width values: use qv_nd_write", name);
-  if (s == QV_OK) s = check_region(r.meta, start, shape, &ne, err);
-  if (s == QV_OK && ne != n)
-    s = qv_error_set(err, QV_E_INVALID, "array '%s': region holds %llu values, %zu given", name,
-                     (unsigned long long)ne, n);
-  if (s == QV_OK && n && (!values || !lens))
-    s = qv_error_set(err, QV_E_INVALID, "values and lens are required");
-  for (size_t i = 0; s == QV_OK && i < n; i++)
-    if (!values[i] && lens[i]) s = qv_error_set(err, QV_E_INVALID, "value %zu is NULL", i);
-  if (s == QV_OK) s = pend_for_update(f, name, &r, err);
-  if (s == QV_OK) {
-    if (!r.meta->rank) start = shape = zero_dims;
-    vctx x = {f, &r, start, shape, NULL, 0, values, lens};
-    s = for_chunks(r.meta, start, shape, writevar_one, &x, err);
-  }
-  if (s == QV_OK) s = maybe_autoflush(f, err);
-  pthread_rwlock_unlock(&f->lock);
-  return s;
 }
 
 /* ---- define / delete ---- */
@@ -1243,11 +589,11 @@ static bool name_ok(const char *n, const qv_nd_limits *lim) {
 qv_status qv_nd_define(qv_nd_file *f, const qv_nd_array_def *d, qv_error *err) {
   if (!d) return qv_error_set(err, QV_E_INVALID, "definition is NULL");
   pthread_rwlock_wrlock(&f->lock);
-  qv_status s = check_writable(f, err);
+  qv_status s = qv__nd_check_writable(f, err);
   nd_res r;
   if (s == QV_OK && !name_ok(d->name, &f->opts.limits))
     s = qv_error_set(err, QV_E_INVALID, "array name must be 1..%u bytes", f->opts.limits.max_name);
-  if (s == QV_OK && resolve(f, d->name, &r, NULL) == QV_OK)
+  if (s == QV_OK && qv__nd_resolve(f, d->name, &r, NULL) == QV_OK)
     s = qv_error_set(err, QV_E_EXISTS, "array '%s' already exists (delete it first)", d->name);
   if (s == QV_OK && (d->rank > QV_ND_MAX_RANK || (d->rank && !d->shape)))
     s = qv_error_set(err, QV_E_INVALID, "array '%s': rank %u needs a shape (max rank %d)", d->name, d->rank, QV_ND_MAX_RANK);
@@ -1296,7 +642,7 @@ qv_status qv_nd_define(qv_nd_file *f, const qv_nd_array_def *d, qv_error *err) {
     }
     if (s < 0) pend_free(f, p);
   }
-  if (s == QV_OK) s = rebuild_names(f, err);
+  if (s == QV_OK) s = qv__nd_rebuild_names(f, err);
   pthread_rwlock_unlock(&f->lock);
   return s;
 }
@@ -1304,8 +650,8 @@ qv_status qv_nd_define(qv_nd_file *f, const qv_nd_array_def *d, qv_error *err) {
 qv_status qv_nd_delete(qv_nd_file *f, const char *name, qv_error *err) {
   pthread_rwlock_wrlock(&f->lock);
   nd_res r;
-  qv_status s = check_writable(f, err);
-  if (s == QV_OK) s = resolve(f, name, &r, err);
+  qv_status s = qv__nd_check_writable(f, err);
+  if (s == QV_OK) s = qv__nd_resolve(f, name, &r, err);
   if (s == QV_OK) {
     size_t pos;
     nd_pend *old = find_pend(f, name, &pos);
@@ -1317,7 +663,7 @@ qv_status qv_nd_delete(qv_nd_file *f, const char *name, qv_error *err) {
         memmove(f->pend + pos, f->pend + pos + 1, (f->n_pend - pos - 1) * sizeof *f->pend);
         f->n_pend--;
       } else {
-        for (size_t i = 0; i < old->n; i++) raw_free(f->alloc, old->chunks[i].raw, old->chunks[i].len);
+        for (size_t i = 0; i < old->n; i++) qv__nd_raw_free(f->alloc, old->chunks[i].raw, old->chunks[i].len);
         old->n = 0;
         old->kind = ND_KIND_TOMBSTONE;
       }
@@ -1330,17 +676,12 @@ qv_status qv_nd_delete(qv_nd_file *f, const char *name, qv_error *err) {
       }
     }
   }
-  if (s == QV_OK) s = rebuild_names(f, err);
+  if (s == QV_OK) s = qv__nd_rebuild_names(f, err);
   pthread_rwlock_unlock(&f->lock);
   return s;
 }
 
 /* ---- info, names ---- */
-typedef struct eff {
-  uint64_t chunk;
-  int32_t link; /* -1: pending */
-  size_t idx;
-} eff;
 
 static int eff_cmp(const void *a, const void *b) {
   const eff *x = a, *y = b;
@@ -1349,7 +690,7 @@ static int eff_cmp(const void *a, const void *b) {
 }
 
 /* The current chunks of an array, newest source winning, sorted by chunk number. */
-static qv_status effective(qv_nd_file *f, const nd_res *r, eff **out, size_t *n, qv_error *err) {
+qv_status qv__nd_effective(qv_nd_file *f, const nd_res *r, eff **out, size_t *n, qv_error *err) {
   size_t total = r->pend ? r->pend->n : 0;
   for (size_t i = 0; i < r->n_chain; i++) total += (size_t)r->chain[i].entry->n_chunks;
   *out = NULL;
@@ -1372,7 +713,7 @@ static qv_status effective(qv_nd_file *f, const nd_res *r, eff **out, size_t *n,
   return QV_OK;
 }
 
-static void eff_free(qv_nd_file *f, eff *e, const nd_res *r) {
+void qv__nd_eff_free(qv_nd_file *f, eff *e, const nd_res *r) {
   size_t total = r->pend ? r->pend->n : 0;
   for (size_t i = 0; i < r->n_chain; i++) total += (size_t)r->chain[i].entry->n_chunks;
   if (e) qv_mem_free(f->alloc, e, total * sizeof *e, 0);
@@ -1383,8 +724,8 @@ qv_status qv_nd_info_get(qv_nd_file *f, const char *name, qv_nd_info *out, qv_er
   nd_res r;
   eff *e = NULL;
   size_t n = 0;
-  qv_status s = resolve(f, name, &r, err);
-  if (s == QV_OK) s = effective(f, &r, &e, &n, err);
+  qv_status s = qv__nd_resolve(f, name, &r, err);
+  if (s == QV_OK) s = qv__nd_effective(f, &r, &e, &n, err);
   if (s == QV_OK) {
     const nd_meta *m = r.meta;
     memset(out, 0, sizeof *out);
@@ -1405,7 +746,7 @@ qv_status qv_nd_info_get(qv_nd_file *f, const char *name, qv_nd_info *out, qv_er
                                          : r.chain[e[i].link].entry->chunks[e[i].idx].stored_len;
     if (r.n_chain && (!r.pend || r.pend->kind != ND_KIND_DEFINE))
       out->defined_in_layer = r.chain[r.n_chain - 1].layer->seq;
-    eff_free(f, e, &r);
+    qv__nd_eff_free(f, e, &r);
   }
   pthread_rwlock_unlock(&f->lock);
   return s;
@@ -1456,9 +797,9 @@ qv_status qv_nd_attr_set(qv_nd_file *f, const char *array, const char *key,
   pthread_rwlock_wrlock(&f->lock);
   nd_res r;
   size_t bytes;
-  qv_status s = check_writable(f, err);
+  qv_status s = qv__nd_check_writable(f, err);
   if (s == QV_OK) s = attr_validate(f, key, value, &bytes, err);
-  if (s == QV_OK) s = pend_for_update(f, array, &r, err);
+  if (s == QV_OK) s = qv__nd_pend_for_update(f, array, &r, err);
   if (s == QV_OK) {
     nd_pend *p = r.pend;
     nd_meta *m = &p->meta;
@@ -1511,7 +852,7 @@ qv_status qv_nd_attr_get(qv_nd_file *f, const char *array, const char *key, qv_n
                          qv_error *err) {
   pthread_rwlock_rdlock(&f->lock);
   nd_res r;
-  qv_status s = resolve(f, array, &r, err);
+  qv_status s = qv__nd_resolve(f, array, &r, err);
   if (s == QV_OK) {
     const nd_attr *a = key ? attr_find(r.meta, key) : NULL;
     if (!a) s = qv_error_set(err, QV_E_NOTFOUND, "array '%s' has no attribute '%s'", array, key ? key : "(null)");
@@ -1529,11 +870,11 @@ qv_status qv_nd_attr_get(qv_nd_file *f, const char *array, const char *key, qv_n
 qv_status qv_nd_attr_remove(qv_nd_file *f, const char *array, const char *key, qv_error *err) {
   pthread_rwlock_wrlock(&f->lock);
   nd_res r;
-  qv_status s = check_writable(f, err);
-  if (s == QV_OK) s = resolve(f, array, &r, err);
+  qv_status s = qv__nd_check_writable(f, err);
+  if (s == QV_OK) s = qv__nd_resolve(f, array, &r, err);
   if (s == QV_OK && (!key || !attr_find(r.meta, key)))
     s = qv_error_set(err, QV_E_NOTFOUND, "array '%s' has no attribute '%s'", array, key ? key : "(null)");
-  if (s == QV_OK) s = pend_for_update(f, array, &r, err);
+  if (s == QV_OK) s = qv__nd_pend_for_update(f, array, &r, err);
   if (s == QV_OK) {
     nd_meta *m = &r.pend->meta;
     size_t j = 0;
@@ -1548,7 +889,7 @@ qv_status qv_nd_attr_remove(qv_nd_file *f, const char *array, const char *key, q
 size_t qv_nd_attr_count(qv_nd_file *f, const char *array) {
   pthread_rwlock_rdlock(&f->lock);
   nd_res r;
-  size_t n = resolve(f, array, &r, NULL) == QV_OK ? r.meta->n_attrs : 0;
+  size_t n = qv__nd_resolve(f, array, &r, NULL) == QV_OK ? r.meta->n_attrs : 0;
   pthread_rwlock_unlock(&f->lock);
   return n;
 }
@@ -1557,7 +898,7 @@ const char *qv_nd_attr_key(qv_nd_file *f, const char *array, size_t i) {
   pthread_rwlock_rdlock(&f->lock);
   nd_res r;
   const char *k = NULL;
-  if (resolve(f, array, &r, NULL) == QV_OK && i < r.meta->n_attrs) k = r.meta->attrs[i].key;
+  if (qv__nd_resolve(f, array, &r, NULL) == QV_OK && i < r.meta->n_attrs) k = r.meta->attrs[i].key;
   pthread_rwlock_unlock(&f->lock);
   return k;
 }
@@ -1568,8 +909,8 @@ qv_status qv_nd_stats_get(qv_nd_file *f, const char *name, qv_nd_stats *out, qv_
   nd_res r;
   eff *e = NULL;
   size_t n = 0;
-  qv_status s = resolve(f, name, &r, err);
-  if (s == QV_OK) s = effective(f, &r, &e, &n, err);
+  qv_status s = qv__nd_resolve(f, name, &r, err);
+  if (s == QV_OK) s = qv__nd_effective(f, &r, &e, &n, err);
   if (s == QV_OK) {
     const nd_meta *m = r.meta;
     memset(out, 0, sizeof *out);
@@ -1584,7 +925,8 @@ qv_status qv_nd_stats_get(qv_nd_file *f, const char *name, qv_nd_stats *out, qv_
       uint64_t ne = qv__nd_chunk_extent(m, e[i].chunk, org, ext);
       if (e[i].link < 0) {
         const nd_pchunk *pc = &r.pend->chunks[e[i].idx];
-        qv__nd_chunk_stats(m, pc->raw, pc->len, ne, &ce);
+        if (pc->enc) ce = pc->ent;
+        else qv__nd_chunk_stats(m, pc->raw, pc->len, ne, &ce);
       } else {
         ce = r.chain[e[i].link].entry->chunks[e[i].idx];
       }
@@ -1607,261 +949,7 @@ qv_status qv_nd_stats_get(qv_nd_file *f, const char *name, qv_nd_stats *out, qv_
       out->has_minmax = true;
     }
     out->fill_count += m->count - stored;
-    eff_free(f, e, &r);
-  }
-  pthread_rwlock_unlock(&f->lock);
-  return s;
-}
-
-/* ---- flush / compact ---- */
-typedef struct lw {
-  qv_nd_file *f;
-  qv_nd_store_writer *w;
-  uint64_t off;
-  uint8_t *scratch;
-  size_t scap;
-} lw;
-
-static qv_status lw_append(lw *l, const void *p, size_t n, qv_error *err) {
-  QV_TRY(l->f->store->writer_append(l->w, p, n, err));
-  l->off += n;
-  return QV_OK;
-}
-
-static qv_status lw_scratch(lw *l, size_t n, qv_error *err) {
-  if (n <= l->scap) return QV_OK;
-  if (l->scratch) raw_free(l->f->alloc, l->scratch, l->scap);
-  l->scratch = raw_alloc(l->f->alloc, n);
-  l->scap = l->scratch ? n : 0;
-  return l->scratch ? QV_OK : qv__nomem(err, "encode buffer", n);
-}
-
-/* Encodes and appends a pending chunk; fills its index entry. */
-static qv_status put_pchunk(lw *l, const nd_meta *m, const nd_pchunk *pc, nd_chunk_ent *ce,
-                            qv_error *err) {
-  uint64_t org[QV_ND_MAX_RANK], ext[QV_ND_MAX_RANK];
-  uint64_t ne = qv__nd_chunk_extent(m, pc->chunk, org, ext);
-  memset(ce, 0, sizeof *ce);
-  ce->chunk = pc->chunk;
-  ce->offset = l->off;
-  ce->raw_len = pc->len;
-  ce->codec = m->codec;
-  qv__nd_chunk_stats(m, pc->raw, pc->len, ne, ce);
-  const uint8_t *blk = pc->raw;
-  size_t blen = pc->len;
-  if (m->codec != QV_ND_CODEC_NONE) {
-    size_t bound = qv__nd_codec_bound(m->codec, pc->len, err);
-    if (!bound) return err ? err->code : QV_E_INVALID;
-    QV_TRY(lw_scratch(l, bound, err));
-    QV_TRY(qv__nd_encode(m->codec, m->level, pc->raw, pc->len, l->scratch, l->scap, &blen, err));
-    blk = l->scratch;
-    if (blen >= pc->len) { /* incompressible: store it plain */
-      blk = pc->raw;
-      blen = pc->len;
-      ce->codec = QV_ND_CODEC_NONE;
-    }
-  }
-  ce->stored_len = blen;
-  ce->hash = qv__nd_hash(blk, blen);
-  return lw_append(l, blk, blen, err);
-}
-
-/* Writes the pending changes (or, with base, the merged state) as layer `seq`, publishes it
- * with a conditional create, syncs it, and installs it in the handle. */
-static qv_status publish(qv_nd_file *f, uint64_t seq, bool base, qv_error *err) {
-  char name[4200];
-  qv__nd_layer_name(name, sizeof name, f->path, seq);
-  lw l = {f, NULL, 0, NULL, 0};
-  qv_mbuffer foot;
-  qv_mbuffer_init(&foot, f->alloc);
-  nd_arena tmp;
-  qv__nd_arena_init(&tmp, f->alloc);
-  qv_status s = f->store->writer_open(f->store, name, &l.w, err);
-  if (s < 0) goto out;
-  uint8_t hd[ND_HEADER_LEN];
-  qv__nd_header(hd);
-  QV_TRY_GOTO(s, lw_append(&l, hd, sizeof hd, err), out);
-  size_t n_ent = base ? f->n_view : f->n_pend;
-  nd_entry *ents = n_ent ? qv__nd_arena_alloc(&tmp, n_ent * sizeof *ents) : NULL;
-  if (n_ent && !ents) {
-    s = qv__nomem(err, "layer entries", n_ent * sizeof *ents);
-    goto out;
-  }
-  for (size_t i = 0; i < n_ent; i++) {
-    nd_entry *e = &ents[i];
-    if (!base) {
-      nd_pend *p = f->pend[i];
-      e->kind = p->kind;
-      e->meta = p->meta;
-      e->n_chunks = p->n;
-      e->chunks = p->n ? qv__nd_arena_alloc(&tmp, p->n * sizeof(nd_chunk_ent)) : NULL;
-      if (p->n && !e->chunks) {
-        s = qv__nomem(err, "chunk index", p->n * sizeof(nd_chunk_ent));
-        goto out;
-      }
-      for (size_t c = 0; c < p->n; c++) QV_TRY_GOTO(s, put_pchunk(&l, &p->meta, &p->chunks[c], &e->chunks[c], err), out);
-    } else {
-      nd_varr *v = &f->view[i];
-      nd_res r = {v->meta, NULL, v->chain, v->n_chain};
-      eff *ef = NULL;
-      size_t ne = 0;
-      QV_TRY_GOTO(s, effective(f, &r, &ef, &ne, err), out);
-      e->kind = ND_KIND_DEFINE;
-      e->meta = *v->meta;
-      e->n_chunks = ne;
-      e->chunks = ne ? qv__nd_arena_alloc(&tmp, ne * sizeof(nd_chunk_ent)) : NULL;
-      if (ne && !e->chunks) s = qv__nomem(err, "chunk index", ne * sizeof(nd_chunk_ent));
-      for (size_t c = 0; c < ne && s == QV_OK; c++) {
-        const nd_layer *L = v->chain[ef[c].link].layer;
-        const nd_chunk_ent *src = &v->chain[ef[c].link].entry->chunks[ef[c].idx];
-        s = lw_scratch(&l, (size_t)src->stored_len, err);
-        if (s == QV_OK) s = f->store->read_at(f->store, L->path, src->offset, l.scratch, (size_t)src->stored_len, err);
-        if (s == QV_OK && qv__nd_hash(l.scratch, (size_t)src->stored_len) != src->hash) {
-          char cs[200];
-          coord_str(v->meta, src->chunk, cs, sizeof cs);
-          s = qv_error_set(err, QV_E_CORRUPT, "layer %llu block of '%s' chunk %s: checksum mismatch",
-                           (unsigned long long)L->seq, v->name, cs);
-        }
-        if (s == QV_OK) {
-          e->chunks[c] = *src;
-          e->chunks[c].offset = l.off;
-          s = lw_append(&l, l.scratch, (size_t)src->stored_len, err);
-        }
-      }
-      eff_free(f, ef, &r);
-      if (s < 0) goto out;
-    }
-  }
-  uint8_t t16[16];
-  qv__store_u64le(t16, seq);
-  qv__store_u32le(t16 + 8, base ? ND_FLAG_BASE : 0);
-  qv__store_u32le(t16 + 12, (uint32_t)n_ent);
-  QV_TRY_GOTO(s, qv_mbuffer_append(&foot, t16, 16, err), out);
-  for (size_t i = 0; i < n_ent; i++) QV_TRY_GOTO(s, qv__nd_put_entry(&foot, &ents[i], err), out);
-  uint8_t tr[ND_TRAILER_LEN];
-  qv__nd_trailer(tr, foot.len, qv__nd_hash(foot.data, foot.len));
-  QV_TRY_GOTO(s, lw_append(&l, foot.data, foot.len, err), out);
-  QV_TRY_GOTO(s, lw_append(&l, tr, sizeof tr, err), out);
-  s = f->store->writer_commit(l.w, QV_ND_PUT_IF_ABSENT, err);
-  l.w = NULL;
-  if (s == QV_E_EXISTS) {
-    s = qv_error_set(err, QV_E_CONFLICT,
-                     "'%s': layer %llu was published by another writer first; reopen the file to see it",
-                     f->path, (unsigned long long)seq);
-    goto out;
-  }
-  if (s < 0) goto out;
-  /* Published. From here a failure leaves the store ahead of this handle: poison it. */
-  s = f->store->sync(f->store, name, err);
-  nd_layer nl;
-  if (s == QV_OK) s = qv__nd_layer_load(f->store, f->path, seq, &f->opts.limits, f->alloc, &nl, err);
-  if (s < 0) {
-    f->poisoned = true;
-    goto out;
-  }
-  {
-    size_t keep = base ? 0 : f->n_layers;
-    nd_layer *nls = qv_mem_alloc(f->alloc, (keep + 1) * sizeof *nls, 0);
-    if (!nls) {
-      qv__nd_layer_free(&nl);
-      f->poisoned = true;
-      s = qv__nomem(err, "layers", (keep + 1) * sizeof *nls);
-      goto out;
-    }
-    nls[0] = nl;
-    if (keep) memcpy(nls + 1, f->layers, keep * sizeof *nls);
-    if (base) {
-      for (size_t i = 0; i < f->n_layers; i++) qv__nd_layer_free(&f->layers[i]);
-    }
-    qv_mem_free(f->alloc, f->layers, f->n_layers * sizeof(nd_layer), 0);
-    f->layers = nls;
-    f->n_layers = keep + 1;
-  }
-  pend_clear_all(f);
-  s = build_view(f, err);
-  if (s == QV_OK) s = rebuild_names(f, err);
-  if (s < 0) f->poisoned = true;
-  if (base) qv__nd_cache_clear(f->cache);
-out:
-  if (l.w) f->store->writer_abort(l.w);
-  if (l.scratch) raw_free(f->alloc, l.scratch, l.scap);
-  qv_mbuffer_reset(&foot);
-  qv__nd_arena_free(&tmp);
-  return s;
-}
-
-static uint64_t top_seq(qv_nd_file *f) { return f->n_layers ? f->layers[0].seq : 0; }
-
-static qv_status flush_locked(qv_nd_file *f, qv_error *err) {
-  QV_TRY(check_writable(f, err));
-  if (!f->n_pend) return QV_OK;
-  return publish(f, top_seq(f) + 1, false, err);
-}
-
-static qv_status maybe_autoflush(qv_nd_file *f, qv_error *err) {
-  if (f->pending_bytes <= f->opts.max_pending_bytes) return QV_OK;
-  return flush_locked(f, err);
-}
-
-qv_status qv_nd_flush(qv_nd_file *f, qv_error *err) {
-  pthread_rwlock_wrlock(&f->lock);
-  qv_status s = flush_locked(f, err);
-  pthread_rwlock_unlock(&f->lock);
-  return s;
-}
-
-typedef struct rmlist {
-  size_t prefix_len;
-  uint64_t below;
-  char **names;
-  size_t n, cap;
-  const qv_allocator *a;
-  bool nomem;
-} rmlist;
-
-static int rm_cb(void *ctx, const char *name, uint64_t size) {
-  (void)size;
-  rmlist *l = ctx;
-  uint64_t seq;
-  if (!qv__nd_layer_seq(name, l->prefix_len, &seq) || seq >= l->below) return 0;
-  if (l->n == l->cap) {
-    size_t nc = l->cap ? l->cap * 2 : 16;
-    char **nn = qv_mem_realloc(l->a, l->names, l->cap * sizeof *nn, nc * sizeof *nn, 0);
-    if (!nn) {
-      l->nomem = true;
-      return 1;
-    }
-    l->names = nn;
-    l->cap = nc;
-  }
-  l->names[l->n] = qv_mem_strdup(l->a, name);
-  if (l->names[l->n]) l->n++;
-  else l->nomem = true;
-  return l->nomem;
-}
-
-qv_status qv_nd_compact(qv_nd_file *f, qv_error *err) {
-  pthread_rwlock_wrlock(&f->lock);
-  qv_status s = flush_locked(f, err);
-  if (s == QV_OK) s = publish(f, top_seq(f) + 1, true, err);
-  if (s == QV_OK) {
-    /* The new base is durable: only now remove the older layers (and leftovers of crashes). */
-    char prefix[4200];
-    snprintf(prefix, sizeof prefix, "%s/", f->path);
-    rmlist l = {strlen(prefix), top_seq(f), NULL, 0, 0, f->alloc, false};
-    s = f->store->list(f->store, prefix, rm_cb, &l, err);
-    if (s == QV_OK && l.nomem)
-      s = qv__nomem(err, "compaction succeeded but the list of old layers to remove", 0);
-    for (size_t i = 0; i < l.n; i++) {
-      if (s == QV_OK) {
-        s = f->store->remove(f->store, l.names[i], err);
-        if (s == QV_E_NOTFOUND) s = QV_OK;
-        if (s == QV_OK) s = f->store->sync(f->store, l.names[i], err);
-        if (s < 0) qv_error_prefix(err, "compaction succeeded but removing an old layer failed (it is ignored and removed next time): ");
-      }
-      qv_mem_strfree(f->alloc, l.names[i]);
-    }
-    qv_mem_free(f->alloc, l.names, l.cap * sizeof(char *), 0);
+    qv__nd_eff_free(f, e, &r);
   }
   pthread_rwlock_unlock(&f->lock);
   return s;
@@ -1876,7 +964,7 @@ size_t qv_nd_layer_count(qv_nd_file *f) {
 
 uint64_t qv_nd_layer_top(qv_nd_file *f) {
   pthread_rwlock_rdlock(&f->lock);
-  uint64_t v = top_seq(f);
+  uint64_t v = qv__nd_top_seq(f);
   pthread_rwlock_unlock(&f->lock);
   return v;
 }
@@ -1925,7 +1013,7 @@ qv_status qv_nd_verify(qv_nd_file *f, qv_error *err) {
         nd_cache *nc; /* a private zero-budget cache: verification must read the stored bytes */
         s = qv__nd_cache_new(0, f->alloc, &nc, err);
         if (s < 0) break;
-        s = load_block(f, nc, L, &e->meta, &e->chunks[c], &h, err);
+        s = qv__nd_load_block(f, nc, L, &e->meta, &e->chunks[c], &h, err);
         if (s == QV_OK) qv__nd_cache_release(nc, &h);
         qv__nd_cache_free(nc);
       }

@@ -383,6 +383,40 @@ static void test_json_loader(void) {
   }
 }
 
+/* The comparison can fail: a read file against the wrong expectation (another case, or the
+ * right one with a row missing) must be reported as different. */
+static void test_golden_detects_differences(void) {
+  const char *corpora = qv_test_corpora_dir();
+  if (!corpora) {
+    printf("SKIP: no corpora\n");
+    return;
+  }
+  char dir[1024], path[1100], json_p[1100], json_o[1100];
+  snprintf(dir, sizeof dir, "%s/arrow-ipc-integration/cpp-21.0.0", corpora);
+  snprintf(path, sizeof path, "%s/generated_primitive.stream", dir);
+  snprintf(json_p, sizeof json_p, "%s/generated_primitive.json.gz", dir);
+  snprintf(json_o, sizeof json_o, "%s/generated_datetime.json.gz", dir);
+  qv_table *got = NULL, *want = NULL, *other = NULL, *cut = NULL;
+  qv_error err, diff;
+  qv_error_init(&err);
+  qv_error_init(&diff);
+  QV_REQUIRE_OK_E(qv_ipc_read_path(path, NULL, NULL, &got, &err), &err);
+  QV_CHECK_OK_E(qv_test_json_load(json_p, NULL, &want, &err), &err);
+  QV_CHECK_OK_E(qv_test_json_load(json_o, NULL, &other, &err), &err);
+  if (want && other) {
+    QV_CHECK(qv_test_schema_equal_md(got->schema, want->schema, NULL));
+    QV_CHECK(qv_table_equal(got, want, NULL));
+    QV_CHECK(!qv_test_schema_equal_md(got->schema, other->schema, &diff));
+    QV_CHECK_CONTAINS(diff.message, "differ");
+    QV_CHECK_OK_E(qv_table_slice(want, 1, want->n_rows - 1, &cut, &err), &err);
+    if (cut) QV_CHECK(!qv_table_equal(got, cut, &diff));
+  }
+  qv_table_free(cut);
+  qv_table_free(other);
+  qv_table_free(want);
+  qv_table_free(got);
+}
+
 /* Runs last: prints the list of unsupported cases (the goal is an empty list). */
 static void test_unsupported_summary(void) {
   printf("  golden comparisons passed: %d\n", n_checked);
@@ -398,7 +432,7 @@ static void test_unsupported_summary(void) {
   n_unsupported = 0;
 }
 
-QV_TEST_MAIN(QV_CASE(test_json_loader), QV_CASE(test_0_14_1), QV_CASE(test_1_0_0_littleendian),
+QV_TEST_MAIN(QV_CASE(test_json_loader), QV_CASE(test_golden_detects_differences), QV_CASE(test_0_14_1), QV_CASE(test_1_0_0_littleendian),
              QV_CASE(test_1_0_0_bigendian), QV_CASE(test_2_0_0_compression),
              QV_CASE(test_4_0_0_shareddict), QV_CASE(test_cpp_21_0_0),
              QV_CASE(test_unsupported_summary))

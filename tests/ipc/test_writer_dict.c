@@ -298,6 +298,29 @@ static void test_shared_dictionary_id(void) {
   fixture_free(&f);
 }
 
-QV_TEST_MAIN(QV_CASE(test_shared_dictionary_id), QV_CASE(test_stream_delta_and_replacement),
+static qv_status write_sequence(const qv_allocator *a, void *ctx) {
+  fixture *f = ctx;
+  qv_mbuffer mb;
+  qv_status st = w_write(f->s, f->b, 5, NULL, a, &mb, NULL);
+  if (st == QV_OK) qv_mbuffer_reset(&mb);
+  if (st < 0) return st;
+  qv_ipc_write_options o = qv_ipc_write_options_default();
+  o.format = QV_IPC_FORMAT_FILE;
+  o.compression = QV_IPC_COMPRESSION_LZ4_FRAME;
+  st = w_write(f->s, f->b, 3, &o, a, &mb, NULL); /* with a delta */
+  if (st == QV_OK) qv_mbuffer_reset(&mb);
+  return st;
+}
+
+/* Allocation failure at every point of the delta / replacement sequence leaks nothing. */
+static void test_alloc_failures(void) {
+  fixture f;
+  QV_REQUIRE(fixture_init(&f));
+  size_t n = qv_test_each_alloc_failure(write_sequence, &f, "dictionary sequence");
+  QV_CHECK(n > 20);
+  fixture_free(&f);
+}
+
+QV_TEST_MAIN(QV_CASE(test_alloc_failures), QV_CASE(test_shared_dictionary_id), QV_CASE(test_stream_delta_and_replacement),
              QV_CASE(test_file_delta_ok_replacement_refused), QV_CASE(test_nested_dictionaries),
              QV_CASE(test_sliced_dictionary_column))

@@ -40,9 +40,13 @@ static int run_schema(int argc, char **argv) {
   int json = 0, forced = QV_CLI_FORMAT_UNKNOWN;
   for (int i = 1; i < argc; i++) {
     const char *a = argv[i];
-    if (!strcmp(a, "--json") || (!strcmp(a, "--format") && i + 1 < argc && !strcmp(argv[i + 1], "json"))) {
+    if (!strcmp(a, "--json")) {
       json = 1;
-      if (a[2] == 'f') i++;
+    } else if (!strcmp(a, "--format")) {
+      const char *f = i + 1 < argc ? argv[++i] : "";
+      if (!strcmp(f, "json")) json = 1;
+      else if (!strcmp(f, "text")) json = 0;
+      else return qv_cli_usage(&qv_cli_cmd_schema, "--format needs text or json");
     } else if (!strcmp(a, "--from")) {
       if (i + 1 >= argc || (forced = qv_cli_parse_format(argv[i + 1])) < 0)
         return qv_cli_usage(&qv_cli_cmd_schema, "--from needs stream or file");
@@ -81,6 +85,7 @@ const qv_cli_command qv_cli_cmd_schema = {
     "fields are expanded when they carry more than their type. '-' reads stdin.\n\n"
     "options:\n"
     "  --json, --format json   the schema line of `quiver cat --format json`\n"
+    "  --format text           one field per line (default)\n"
     "  --from stream|file      force the input format\n\n"
     "examples:\n"
     "  quiver schema data.arrow\n"

@@ -1,0 +1,103 @@
+/* file_int.h — the ndfile handle's internals shared by file.c (open, arrays, attributes,
+ * statistics), region.c (chunk access, region reads and writes) and commit.c (flush and
+ * compaction). Not installed. */
+#ifndef QV_ND_FILE_INT_H
+#define QV_ND_FILE_INT_H
+
+#include "ndfile/nd_int.h"
+
+typedef struct nd_pchunk {
+  uint64_t chunk;
+  uint8_t *raw;
+  size_t len;
+  bool enc;
+  nd_chunk_ent ent; /* when enc: everything but the offset */
+} nd_pchunk;
+
+typedef struct nd_pend {
+  uint8_t kind;
+  nd_meta meta; /* meta.name always set */
+  nd_arena arena;
+  nd_pchunk *chunks;
+  size_t n, cap;
+} nd_pend;
+
+typedef struct nd_link {
+  const nd_layer *layer;
+  const nd_entry *entry;
+} nd_link;
+
+typedef struct nd_varr {
+  const char *name;
+  const nd_meta *meta;
+  nd_link *chain;
+  size_t n_chain;
+} nd_varr;
+
+struct qv_nd_file {
+  qv_nd_store *store;
+  char *path;
+  qv_nd_options opts;
+  const qv_allocator *alloc;
+  pthread_rwlock_t lock;
+  nd_cache *cache;
+  nd_layer *layers; /* [0] = newest */
+  size_t n_layers;
+  nd_arena view_arena;
+  nd_varr *view;
+  size_t n_view;
+  nd_pend **pend; /* sorted by name */
+  size_t n_pend, cap_pend;
+  size_t pending_bytes;
+  bool poisoned;
+  const char **names;
+  size_t n_names, cap_names;
+  uint8_t *gather, *encbuf; /* write-time scratch (under the write lock) */
+  size_t gcap, ecap;
+};
+
+typedef struct nd_res {
+  const nd_meta *meta;
+  nd_pend *pend;
+  const nd_link *chain;
+  size_t n_chain;
+} nd_res;
+
+typedef struct chunk_ref {
+  const uint8_t *data; /* NULL: fill */
+  size_t len;
+  nd_cached h;
+  uint8_t *owned; /* decoded copy of an encoded pending chunk */
+} chunk_ref;
+
+/* A current chunk of an array: from the pending set (link -1) or a layer of the chain. */
+typedef struct eff {
+  uint64_t chunk;
+  int32_t link; /* -1: pending */
+  size_t idx;
+} eff;
+
+/* file.c */
+void qv__nd_coord_str(const nd_meta *m, uint64_t c, char *buf, size_t cap);
+void *qv__nd_raw_alloc(const qv_allocator *a, size_t len);
+void qv__nd_raw_free(const qv_allocator *a, void *p, size_t len);
+qv_status qv__nd_resolve(qv_nd_file *f, const char *name, nd_res *r, qv_error *err);
+qv_status qv__nd_pend_for_update(qv_nd_file *f, const char *name, nd_res *r, qv_error *err);
+nd_pchunk *qv__nd_pend_chunk(nd_pend *p, uint64_t c, size_t *pos);
+const nd_chunk_ent *qv__nd_entry_chunk(const nd_entry *e, uint64_t c);
+void qv__nd_pend_clear_all(qv_nd_file *f);
+qv_status qv__nd_build_view(qv_nd_file *f, qv_error *err);
+qv_status qv__nd_rebuild_names(qv_nd_file *f, qv_error *err);
+qv_status qv__nd_check_writable(qv_nd_file *f, qv_error *err);
+qv_status qv__nd_effective(qv_nd_file *f, const nd_res *r, eff **out, size_t *n, qv_error *err);
+void qv__nd_eff_free(qv_nd_file *f, eff *e, const nd_res *r);
+/* region.c */
+qv_status qv__nd_load_block(qv_nd_file *f, nd_cache *cache, const nd_layer *L, const nd_meta *m,
+                            const nd_chunk_ent *ce, nd_cached *out, qv_error *err);
+/* commit.c */
+qv_status qv__nd_publish(qv_nd_file *f, uint64_t seq, bool base, qv_error *err);
+qv_status qv__nd_maybe_autoflush(qv_nd_file *f, qv_error *err);
+
+static inline uint64_t qv__nd_top_seq(qv_nd_file *f) { return f->n_layers ? f->layers[0].seq : 0; }
+
+#endif

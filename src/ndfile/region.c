@@ -1,0 +1,764 @@
+/* region.c — ndfile chunk access (checked, decoded, cached or straight into the output) and
+ * region reads and writes of fixed-width and variable-length arrays (docs/spec/ndfile.md §5). */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+
+#include "ndfile/file_int.h"
+
+/* ---- chunk access ---- */
+
+static void chunk_release(qv_nd_file *f, chunk_ref *c) {
+  if (c->h.data) qv__nd_cache_release(f->cache, &c->h);
+  if (c->owned) qv__nd_raw_free(f->alloc, c->owned, c->len);
+  c->owned = NULL;
+  c->data = NULL;
+}
+
+/* Decodes an encoded pending chunk into a new buffer. */
+static qv_status pchunk_decode(qv_nd_file *f, const nd_pchunk *pc, uint8_t **out, qv_error *err) {
+  size_t rawn = (size_t)pc->ent.raw_len;
+  uint8_t *raw = qv__nd_raw_alloc(f->alloc, rawn);
+  if (!raw) return qv__nomem(err, "chunk", rawn);
+  qv_status s = qv__nd_decode(pc->ent.codec, pc->raw, pc->len, raw, rawn, err);
+  if (s < 0) {
+    qv__nd_raw_free(f->alloc, raw, rawn);
+    return s;
+  }
+  *out = raw;
+  return QV_OK;
+}
+
+static qv_status check_var_raw(const uint8_t *raw, size_t len, uint64_t n) {
+  if (len / 4 < n) return QV_E_CORRUPT;
+  uint64_t total = 0;
+  for (uint64_t i = 0; i < n; i++) total += qv__load_u32le(raw + i * 4);
+  return total == len - n * 4 ? QV_OK : QV_E_CORRUPT;
+}
+
+/* Reads block `ce` of layer L, checks its checksum, and decodes it into dst (exactly raw_len
+ * bytes; also checks the value lengths of string/binary chunks). */
+static qv_status fetch_block(qv_nd_file *f, const nd_layer *L, const nd_meta *m,
+                             const nd_chunk_ent *ce, uint8_t *dst, qv_error *err) {
+  char cs[200];
+  size_t stored = (size_t)ce->stored_len, rawn = (size_t)ce->raw_len;
+  uint8_t *sbuf = dst;
+  if (ce->codec != QV_ND_CODEC_NONE) {
+    sbuf = qv__nd_raw_alloc(f->alloc, stored);
+    if (!sbuf) return qv__nomem(err, "chunk block", stored);
+  }
+  qv_status s = f->store->read_at(f->store, L->path, ce->offset, sbuf, stored, err);
+  if (s < 0) {
+    qv__nd_coord_str(m, ce->chunk, cs, sizeof cs);
+    qv_error_prefix(err, "layer %llu block of '%s' chunk %s: ", (unsigned long long)L->seq, m->name, cs);
+  } else if (qv__nd_hash(sbuf, stored) != ce->hash) {
+    qv__nd_coord_str(m, ce->chunk, cs, sizeof cs);
+    s = qv_error_set_at(err, QV_E_CORRUPT, (int64_t)ce->offset,
+                        "layer %llu block of '%s' chunk %s: checksum mismatch",
+                        (unsigned long long)L->seq, m->name, cs);
+  } else if (ce->codec != QV_ND_CODEC_NONE) {
+    s = qv__nd_decode(ce->codec, sbuf, stored, dst, rawn, err);
+    if (s < 0) {
+      qv__nd_coord_str(m, ce->chunk, cs, sizeof cs);
+      qv_error_prefix(err, "layer %llu block of '%s' chunk %s (codec %u): ",
+                      (unsigned long long)L->seq, m->name, cs, ce->codec);
+    }
+  }
+  if (sbuf != dst) qv__nd_raw_free(f->alloc, sbuf, stored);
+  if (s == QV_OK && qv__nd_type_var(m->dtype)) {
+    uint64_t org[QV_ND_MAX_RANK], ext[QV_ND_MAX_RANK];
+    uint64_t ne = qv__nd_chunk_extent(m, ce->chunk, org, ext);
+    if (check_var_raw(dst, rawn, ne) < 0) {
+      qv__nd_coord_str(m, ce->chunk, cs, sizeof cs);
+      s = qv_error_set(err, QV_E_CORRUPT, "layer %llu block of '%s' chunk %s: value lengths do not add up",
+                       (unsigned long long)L->seq, m->name, cs);
+    }
+  }
+  return s;
+}
+
+/* Loads, checks and decodes a block of layer L (through the cache). */
+qv_status qv__nd_load_block(qv_nd_file *f, nd_cache *cache, const nd_layer *L, const nd_meta *m,
+                            const nd_chunk_ent *ce, nd_cached *out, qv_error *err) {
+  if (qv__nd_cache_get(cache, L->seq, ce->offset, out)) return QV_OK;
+  size_t rawn = (size_t)ce->raw_len;
+  uint8_t *raw = qv__nd_raw_alloc(f->alloc, rawn);
+  if (!raw) return qv__nomem(err, "chunk", rawn);
+  qv_status s = fetch_block(f, L, m, ce, raw, err);
+  if (s < 0) {
+    qv__nd_raw_free(f->alloc, raw, rawn);
+    return s;
+  }
+  return qv__nd_cache_put(cache, L->seq, ce->offset, raw, rawn, out, err);
+}
+
+/* The stored block of chunk c, if any (newest layer first). */
+static const nd_chunk_ent *find_stored(const nd_res *r, uint64_t c, const nd_layer **L) {
+  for (size_t i = 0; i < r->n_chain; i++) {
+    const nd_chunk_ent *ce = qv__nd_entry_chunk(r->chain[i].entry, c);
+    if (ce) {
+      *L = r->chain[i].layer;
+      return ce;
+    }
+  }
+  return NULL;
+}
+
+static qv_status get_chunk(qv_nd_file *f, const nd_res *r, uint64_t c, chunk_ref *out,
+                           qv_error *err) {
+  memset(out, 0, sizeof *out);
+  if (r->pend) {
+    nd_pchunk *pc = qv__nd_pend_chunk(r->pend, c, NULL);
+    if (pc && pc->enc) {
+      QV_TRY(pchunk_decode(f, pc, &out->owned, err));
+      out->data = out->owned;
+      out->len = (size_t)pc->ent.raw_len;
+      return QV_OK;
+    }
+    if (pc) {
+      out->data = pc->raw;
+      out->len = pc->len;
+      return QV_OK;
+    }
+  }
+  const nd_layer *L;
+  const nd_chunk_ent *ce = find_stored(r, c, &L);
+  if (ce) {
+    QV_TRY(qv__nd_load_block(f, f->cache, L, r->meta, ce, &out->h, err));
+    out->data = out->h.data;
+    out->len = out->h.len;
+  }
+  return QV_OK; /* no block: fill */
+}
+
+/* ---- regions ---- */
+static qv_status check_region(const nd_meta *m, const uint64_t *start, const uint64_t *shape,
+                              uint64_t *nelem, qv_error *err) {
+  uint64_t n = 1;
+  if (m->rank && (!start || !shape))
+    return qv_error_set(err, QV_E_INVALID, "array '%s': start and shape are required", m->name);
+  for (uint32_t k = 0; k < m->rank; k++) {
+    if (shape[k] > m->shape[k] || start[k] > m->shape[k] - shape[k])
+      return qv_error_set(err, QV_E_RANGE,
+                          "array '%s': region [%llu, +%llu) in dimension %u is outside its extent %llu",
+                          m->name, (unsigned long long)start[k], (unsigned long long)shape[k], k,
+                          (unsigned long long)m->shape[k]);
+    n *= shape[k];
+  }
+  *nelem = n;
+  return QV_OK;
+}
+
+/* Iterates the chunks a region touches; calls fn with chunk number, chunk origin/extent and
+ * the intersection (lo = absolute start, cnt = counts). */
+typedef qv_status (*chunk_fn)(void *ctx, uint64_t c, const uint64_t *origin, const uint64_t *ext,
+                              const uint64_t *lo, const uint64_t *cnt, qv_error *err);
+
+static qv_status for_chunks(const nd_meta *m, const uint64_t *start, const uint64_t *shape,
+                            chunk_fn fn, void *ctx, qv_error *err) {
+  uint32_t R = m->rank;
+  uint64_t c0[QV_ND_MAX_RANK], c1[QV_ND_MAX_RANK], cc[QV_ND_MAX_RANK];
+  uint64_t org[QV_ND_MAX_RANK] = {0}, ext[QV_ND_MAX_RANK] = {0}, lo[QV_ND_MAX_RANK] = {0}, cnt[QV_ND_MAX_RANK] = {0};
+  for (uint32_t k = 0; k < R; k++) {
+    if (shape[k] == 0) return QV_OK;
+    c0[k] = start[k] / m->chunk[k];
+    c1[k] = (start[k] + shape[k] - 1) / m->chunk[k];
+    cc[k] = c0[k];
+  }
+  for (;;) {
+    uint64_t c = 0;
+    for (uint32_t k = 0; k < R; k++) {
+      c = c * m->grid[k] + cc[k];
+      org[k] = cc[k] * m->chunk[k];
+      uint64_t left = m->shape[k] - org[k];
+      ext[k] = left < m->chunk[k] ? left : m->chunk[k];
+      lo[k] = org[k] > start[k] ? org[k] : start[k];
+      uint64_t hi = org[k] + ext[k] < start[k] + shape[k] ? org[k] + ext[k] : start[k] + shape[k];
+      cnt[k] = hi - lo[k];
+    }
+    QV_TRY(fn(ctx, c, org, ext, lo, cnt, err));
+    uint32_t k = R;
+    for (;;) {
+      if (k == 0) return QV_OK;
+      k--;
+      if (++cc[k] <= c1[k]) break;
+      cc[k] = c0[k];
+    }
+  }
+}
+
+static void fill_box(uint32_t R, size_t w, const uint8_t *fill, uint8_t *dst,
+                     const uint64_t *dshape, const uint64_t *dstart, const uint64_t *cnt) {
+  if (R == 0) {
+    memcpy(dst, fill, w);
+    return;
+  }
+  uint64_t str[QV_ND_MAX_RANK], idx[QV_ND_MAX_RANK] = {0};
+  str[R - 1] = 1;
+  for (uint32_t k = R - 1; k-- > 0;) str[k] = str[k + 1] * dshape[k + 1];
+  for (uint32_t k = 0; k < R; k++)
+    if (!cnt[k]) return;
+  bool zero = true;
+  for (size_t i = 0; i < w; i++) zero = zero && fill[i] == 0;
+  for (;;) {
+    uint64_t off = 0;
+    for (uint32_t k = 0; k < R; k++) off += (dstart[k] + (k + 1 < R ? idx[k] : 0)) * str[k];
+    uint8_t *p = dst + off * w;
+    if (zero) memset(p, 0, (size_t)cnt[R - 1] * w);
+    else
+      for (uint64_t i = 0; i < cnt[R - 1]; i++) memcpy(p + i * w, fill, w);
+    uint32_t k = R - 1;
+    for (;;) {
+      if (k == 0) return;
+      k--;
+      if (++idx[k] < cnt[k]) break;
+      idx[k] = 0;
+    }
+  }
+}
+
+typedef struct rctx {
+  qv_nd_file *f;
+  nd_res *r;
+  const uint64_t *start, *shape;
+  uint8_t *out;
+  const uint8_t *in;
+} rctx;
+
+static qv_status read_one(void *vc, uint64_t c, const uint64_t *org, const uint64_t *ext,
+                          const uint64_t *lo, const uint64_t *cnt, qv_error *err) {
+  rctx *x = vc;
+  const nd_meta *m = x->r->meta;
+  uint64_t src_start[QV_ND_MAX_RANK], dst_start[QV_ND_MAX_RANK];
+  for (uint32_t k = 0; k < m->rank; k++) {
+    src_start[k] = lo[k] - org[k];
+    dst_start[k] = lo[k] - x->start[k];
+  }
+  /* A whole chunk that lands contiguously in the output and would not stay in the cache is
+   * decoded straight into the output: no intermediate buffer, no copy. */
+  bool direct = !(x->r->pend && qv__nd_pend_chunk(x->r->pend, c, NULL));
+  for (uint32_t k = 0; k < m->rank && direct; k++)
+    direct = cnt[k] == ext[k] && (k == 0 || x->shape[k] == ext[k]);
+  if (direct) {
+    const nd_layer *L;
+    const nd_chunk_ent *ce = find_stored(x->r, c, &L);
+    if (ce && ce->raw_len / 4 >= qv__nd_cache_budget(x->f->cache)) {
+      nd_cached h;
+      if (!qv__nd_cache_get(x->f->cache, L->seq, ce->offset, &h)) {
+        uint64_t off = 0;
+        for (uint32_t k = 0; k < m->rank; k++) off = off * x->shape[k] + dst_start[k];
+        return fetch_block(x->f, L, m, ce, x->out + off * m->width, err);
+      }
+      qv__nd_cache_release(x->f->cache, &h);
+    }
+  }
+  chunk_ref cr;
+  QV_TRY(get_chunk(x->f, x->r, c, &cr, err));
+  if (!cr.data)
+    fill_box(m->rank, m->width, m->fill, x->out, x->shape, dst_start, cnt);
+  else
+    qv__nd_copy_box(m->rank, m->width, cr.data, ext, src_start, x->out, x->shape, dst_start, cnt);
+  chunk_release(x->f, &cr);
+  return QV_OK;
+}
+
+static const uint64_t zero_dims[1] = {0};
+
+qv_status qv_nd_read(qv_nd_file *f, const char *name, const uint64_t *start,
+                     const uint64_t *shape, void *out, size_t len, qv_error *err) {
+  pthread_rwlock_rdlock(&f->lock);
+  nd_res r;
+  uint64_t n = 0;
+  qv_status s = qv__nd_resolve(f, name, &r, err);
+  if (s == QV_OK && qv__nd_type_var(r.meta->dtype))
+    s = qv_error_set(err, QV_E_TYPE, "array '%s' holds variable-length values: use qv_nd_read_var", name);
+  if (s == QV_OK) s = check_region(r.meta, start, shape, &n, err);
+  if (s == QV_OK && (n > SIZE_MAX / r.meta->width || n * r.meta->width != len))
+    s = qv_error_set(err, QV_E_INVALID, "array '%s': region needs %llu bytes, buffer has %zu", name,
+                     (unsigned long long)(n * r.meta->width), len);
+  if (s == QV_OK) {
+    if (!r.meta->rank) start = shape = zero_dims;
+    rctx x = {f, &r, start, shape, out, NULL};
+    s = for_chunks(r.meta, start, shape, read_one, &x, err);
+  }
+  pthread_rwlock_unlock(&f->lock);
+  return s;
+}
+
+/* ---- writes ---- */
+
+/* Makes sure chunk c has a decoded pending buffer; loads the current content unless `whole`
+ * (then *fresh is set: the buffer is uninitialised until the write fills it). */
+static qv_status ensure_pchunk(qv_nd_file *f, nd_res *r, uint64_t c, bool whole, bool *fresh,
+                               nd_pchunk **out, qv_error *err) {
+  size_t pos;
+  nd_pchunk *pc = qv__nd_pend_chunk(r->pend, c, &pos);
+  if (pc && pc->enc) { /* back to decoded form for a partial update */
+    uint8_t *raw;
+    QV_TRY(pchunk_decode(f, pc, &raw, err));
+    f->pending_bytes -= pc->len;
+    qv__nd_raw_free(f->alloc, pc->raw, pc->len);
+    pc->raw = raw;
+    pc->len = (size_t)pc->ent.raw_len;
+    pc->enc = false;
+    f->pending_bytes += pc->len;
+  }
+  if (pc) {
+    *out = pc;
+    return QV_OK;
+  }
+  const nd_meta *m = r->meta;
+  uint64_t org[QV_ND_MAX_RANK], ext[QV_ND_MAX_RANK];
+  uint64_t ne = qv__nd_chunk_extent(m, c, org, ext);
+  size_t len = (size_t)ne * m->width;
+  uint8_t *raw = qv__nd_raw_alloc(f->alloc, len);
+  if (!raw) return qv__nomem(err, "chunk", len);
+  if (whole) *fresh = true;
+  if (!whole) {
+    chunk_ref cr;
+    qv_status s = get_chunk(f, r, c, &cr, err);
+    if (s < 0) {
+      qv__nd_raw_free(f->alloc, raw, len);
+      return s;
+    }
+    if (cr.data) memcpy(raw, cr.data, len);
+    else {
+      uint64_t z[QV_ND_MAX_RANK] = {0};
+      fill_box(m->rank, m->width, m->fill, raw, ext, z, ext);
+    }
+    chunk_release(f, &cr);
+  }
+  nd_pend *p = r->pend;
+  if (p->n == p->cap) {
+    size_t nc = p->cap ? p->cap * 2 : 8;
+    nd_pchunk *np = qv_mem_realloc(f->alloc, p->chunks, p->cap * sizeof *np, nc * sizeof *np, 0);
+    if (!np) {
+      qv__nd_raw_free(f->alloc, raw, len);
+      return qv__nomem(err, "pending chunks", nc * sizeof *np);
+    }
+    p->chunks = np;
+    p->cap = nc;
+  }
+  memmove(p->chunks + pos + 1, p->chunks + pos, (p->n - pos) * sizeof *p->chunks);
+  p->chunks[pos] = (nd_pchunk){.chunk = c, .raw = raw, .len = len};
+  p->n++;
+  f->pending_bytes += len;
+  *out = &p->chunks[pos];
+  return QV_OK;
+}
+
+/* Grows a scratch buffer (64-aligned). */
+static qv_status scratch(qv_nd_file *f, uint8_t **buf, size_t *cap, size_t n, qv_error *err) {
+  if (n <= *cap) return QV_OK;
+  if (*buf) qv_mem_free(f->alloc, *buf, *cap, 64);
+  *buf = qv_mem_alloc(f->alloc, n, 64);
+  *cap = *buf ? n : 0;
+  return *buf ? QV_OK : qv__nomem(err, "write buffer", n);
+}
+
+/* Encodes a decoded chunk into an exactly sized block; fills `ent` (not its offset). */
+static qv_status encode_chunk(qv_nd_file *f, const nd_meta *m, uint64_t c, const uint8_t *raw,
+                              size_t rawn, uint8_t **out, size_t *out_len, nd_chunk_ent *ent,
+                              qv_error *err) {
+  uint64_t org[QV_ND_MAX_RANK], ext[QV_ND_MAX_RANK];
+  uint64_t ne = qv__nd_chunk_extent(m, c, org, ext);
+  memset(ent, 0, sizeof *ent);
+  qv__nd_chunk_stats(m, raw, rawn, ne, ent);
+  ent->chunk = c;
+  ent->raw_len = rawn;
+  ent->codec = m->codec;
+  size_t bound = qv__nd_codec_bound(m->codec, rawn, err);
+  if (!bound) return err ? err->code : QV_E_INVALID;
+  QV_TRY(scratch(f, &f->encbuf, &f->ecap, bound, err));
+  size_t blen;
+  QV_TRY(qv__nd_encode(m->codec, m->level, raw, rawn, f->encbuf, f->ecap, &blen, err));
+  const uint8_t *src = f->encbuf;
+  if (blen >= rawn) { /* incompressible: store it plain */
+    src = raw;
+    blen = rawn;
+    ent->codec = QV_ND_CODEC_NONE;
+  }
+  uint8_t *b = qv__nd_raw_alloc(f->alloc, blen);
+  if (!b) return qv__nomem(err, "encoded chunk", blen);
+  if (blen) memcpy(b, src, blen);
+  ent->stored_len = blen;
+  ent->hash = qv__nd_hash(b, blen);
+  *out = b;
+  *out_len = blen;
+  return QV_OK;
+}
+
+/* Per-chunk plan of one write: staged encoded blocks are installed only once every chunk the
+ * write touches is ready, so a failed write changes nothing. */
+typedef struct wstage {
+  uint64_t chunk;
+  uint8_t *enc; /* staged encoded block, or NULL */
+  size_t len;
+  nd_chunk_ent ent;
+  bool fresh; /* a pending buffer created uninitialised by this write */
+} wstage;
+
+typedef struct wctx {
+  rctx x;
+  wstage *st;
+  size_t n, i;
+} wctx;
+
+static qv_status prep_one(void *vc, uint64_t c, const uint64_t *org, const uint64_t *ext,
+                          const uint64_t *lo, const uint64_t *cnt, qv_error *err) {
+  (void)org;
+  wctx *w = vc;
+  rctx *x = &w->x;
+  const nd_meta *m = x->r->meta;
+  wstage *st = &w->st[w->i++];
+  st->chunk = c;
+  bool whole = true;
+  for (uint32_t k = 0; k < m->rank; k++) whole = whole && cnt[k] == ext[k];
+  if (whole && m->codec != QV_ND_CODEC_NONE) {
+    uint64_t ne = 1, src_start[QV_ND_MAX_RANK], z[QV_ND_MAX_RANK] = {0};
+    for (uint32_t k = 0; k < m->rank; k++) {
+      ne *= ext[k];
+      src_start[k] = lo[k] - x->start[k];
+    }
+    size_t rawn = (size_t)ne * m->width;
+    QV_TRY(scratch(x->f, &x->f->gather, &x->f->gcap, rawn ? rawn : 1, err));
+    qv__nd_copy_box(m->rank, m->width, x->in, x->shape, src_start, x->f->gather, ext, z, cnt);
+    return encode_chunk(x->f, m, c, x->f->gather, rawn, &st->enc, &st->len, &st->ent, err);
+  }
+  nd_pchunk *pc;
+  return ensure_pchunk(x->f, x->r, c, whole, &st->fresh, &pc, err);
+}
+
+static qv_status write_one(void *vc, uint64_t c, const uint64_t *org, const uint64_t *ext,
+                           const uint64_t *lo, const uint64_t *cnt, qv_error *err) {
+  (void)err;
+  wctx *w = vc;
+  rctx *x = &w->x;
+  wstage *st = &w->st[w->i++];
+  const nd_meta *m = x->r->meta;
+  nd_pend *p = x->r->pend;
+  size_t pos;
+  nd_pchunk *pc = qv__nd_pend_chunk(p, c, &pos);
+  if (st->enc) { /* install the staged block (room was reserved) */
+    if (pc) {
+      x->f->pending_bytes -= pc->len;
+      qv__nd_raw_free(x->f->alloc, pc->raw, pc->len);
+    } else {
+      memmove(p->chunks + pos + 1, p->chunks + pos, (p->n - pos) * sizeof *p->chunks);
+      p->n++;
+      pc = &p->chunks[pos];
+    }
+    *pc = (nd_pchunk){c, st->enc, st->len, true, st->ent};
+    x->f->pending_bytes += st->len;
+    st->enc = NULL;
+    return QV_OK;
+  }
+  uint64_t src_start[QV_ND_MAX_RANK], dst_start[QV_ND_MAX_RANK];
+  for (uint32_t k = 0; k < m->rank; k++) {
+    src_start[k] = lo[k] - x->start[k];
+    dst_start[k] = lo[k] - org[k];
+  }
+  qv__nd_copy_box(m->rank, m->width, x->in, x->shape, src_start, pc->raw, ext, dst_start, cnt);
+  return QV_OK;
+}
+
+/* Undoes the preparation of a failed write: staged blocks and uninitialised buffers go. */
+static void unstage(qv_nd_file *f, nd_pend *p, wstage *st, size_t n) {
+  for (size_t i = 0; i < n; i++) {
+    if (st[i].enc) qv__nd_raw_free(f->alloc, st[i].enc, st[i].len);
+    size_t pos;
+    nd_pchunk *pc = st[i].fresh ? qv__nd_pend_chunk(p, st[i].chunk, &pos) : NULL;
+    if (pc) {
+      f->pending_bytes -= pc->len;
+      qv__nd_raw_free(f->alloc, pc->raw, pc->len);
+      memmove(p->chunks + pos, p->chunks + pos + 1, (p->n - pos - 1) * sizeof *p->chunks);
+      p->n--;
+    }
+  }
+}
+
+qv_status qv_nd_write(qv_nd_file *f, const char *name, const uint64_t *start,
+                      const uint64_t *shape, const void *data, size_t len, qv_error *err) {
+  pthread_rwlock_wrlock(&f->lock);
+  nd_res r;
+  uint64_t n = 0;
+  qv_status s = qv__nd_check_writable(f, err);
+  if (s == QV_OK) s = qv__nd_resolve(f, name, &r, err);
+  if (s == QV_OK && qv__nd_type_var(r.meta->dtype))
+    s = qv_error_set(err, QV_E_TYPE, "array '%s' holds variable-length values: use qv_nd_write_var", name);
+  if (s == QV_OK) s = check_region(r.meta, start, shape, &n, err);
+  if (s == QV_OK && (n > SIZE_MAX / r.meta->width || n * r.meta->width != len))
+    s = qv_error_set(err, QV_E_INVALID, "array '%s': region needs %llu bytes, %zu given", name,
+                     (unsigned long long)(n * r.meta->width), len);
+  if (s == QV_OK) s = qv__nd_pend_for_update(f, name, &r, err);
+  if (s == QV_OK && n) {
+    if (!r.meta->rank) start = shape = zero_dims;
+    /* chunks touched: at most the chunk count, and at most the elements written */
+    uint64_t t = 1;
+    for (uint32_t k = 0; k < r.meta->rank; k++)
+      t *= (start[k] + shape[k] - 1) / r.meta->chunk[k] - start[k] / r.meta->chunk[k] + 1;
+    wctx w = {{f, &r, start, shape, NULL, data}, NULL, (size_t)t, 0};
+    nd_pend *p = r.pend;
+    w.st = qv_mem_calloc(f->alloc, w.n * sizeof *w.st, 0);
+    if (!w.st) s = qv__nomem(err, "write plan", w.n * sizeof *w.st);
+    if (s == QV_OK && p->cap - p->n < w.n) { /* reserve: installing never allocates */
+      size_t nc = p->n + w.n;
+      nd_pchunk *np = qv_mem_realloc(f->alloc, p->chunks, p->cap * sizeof *np, nc * sizeof *np, 0);
+      if (!np) s = qv__nomem(err, "pending chunks", nc * sizeof *np);
+      else {
+        p->chunks = np;
+        p->cap = nc;
+      }
+    }
+    if (s == QV_OK) s = for_chunks(r.meta, start, shape, prep_one, &w, err);
+    if (s == QV_OK) {
+      w.i = 0;
+      s = for_chunks(r.meta, start, shape, write_one, &w, err);
+    } else if (w.st) {
+      unstage(f, p, w.st, w.i);
+    }
+    if (w.st) qv_mem_free(f->alloc, w.st, w.n * sizeof *w.st, 0);
+  }
+  if (s == QV_OK) s = qv__nd_maybe_autoflush(f, err);
+  pthread_rwlock_unlock(&f->lock);
+  return s;
+}
+
+/* ---- variable-length values ---- */
+void qv_nd_varbuf_reset(qv_nd_varbuf *v) {
+  if (!v) return;
+  if (v->offsets) qv_mem_free(v->alloc, v->offsets, (v->n + 1) * 8, 0);
+  if (v->data) qv_mem_free(v->alloc, v->data, v->data_len ? v->data_len : 1, 0);
+  memset(v, 0, sizeof *v);
+}
+
+/* element e of a var chunk (raw NULL: fill) */
+static void var_elem(const nd_meta *m, const uint8_t *raw, const uint64_t *offs, uint64_t ne,
+                     uint64_t e, const uint8_t **p, size_t *l) {
+  if (!raw) {
+    *p = m->fill;
+    *l = m->fill_len;
+    return;
+  }
+  *p = raw + ne * 4 + offs[e];
+  *l = qv__load_u32le(raw + e * 4);
+}
+
+typedef struct vctx {
+  qv_nd_file *f;
+  nd_res *r;
+  const uint64_t *start, *shape;
+  qv_nd_varbuf *out;
+  int pass;
+  const void *const *values;
+  const size_t *lens;
+} vctx;
+
+static qv_status chunk_offsets(qv_nd_file *f, const uint8_t *raw, uint64_t ne, uint64_t **offs,
+                               qv_error *err) {
+  *offs = qv_mem_alloc(f->alloc, (size_t)(ne + 1) * 8, 0);
+  if (!*offs) return qv__nomem(err, "chunk offsets", (size_t)(ne + 1) * 8);
+  uint64_t o = 0;
+  for (uint64_t i = 0; i < ne; i++) {
+    (*offs)[i] = o;
+    o += raw ? qv__load_u32le(raw + i * 4) : 0;
+  }
+  (*offs)[ne] = o;
+  return QV_OK;
+}
+
+/* Walks the intersection elementwise: chunk-local index and region-local index. */
+#define FOR_BOX(R, org, ext, lo, cnt, start, shape, BODY)                                   \
+  do {                                                                                     \
+    uint64_t ix_[QV_ND_MAX_RANK] = {0};                                                    \
+    bool empty_ = false;                                                                   \
+    for (uint32_t k_ = 0; k_ < (R); k_++) empty_ = empty_ || !(cnt)[k_];                    \
+    while (!empty_) {                                                                      \
+      uint64_t ci = 0, ri = 0;                                                             \
+      for (uint32_t k_ = 0; k_ < (R); k_++) {                                              \
+        ci = ci * (ext)[k_] + ((lo)[k_] + ix_[k_] - (org)[k_]);                             \
+        ri = ri * (shape)[k_] + ((lo)[k_] + ix_[k_] - (start)[k_]);                         \
+      }                                                                                    \
+      BODY;                                                                                \
+      uint32_t k_ = (R);                                                                   \
+      for (;;) {                                                                           \
+        if (k_ == 0) { empty_ = true; break; }                                             \
+        k_--;                                                                              \
+        if (++ix_[k_] < (cnt)[k_]) break;                                                  \
+        ix_[k_] = 0;                                                                       \
+      }                                                                                    \
+    }                                                                                      \
+  } while (0)
+
+static qv_status readvar_one(void *vc, uint64_t c, const uint64_t *org, const uint64_t *ext,
+                             const uint64_t *lo, const uint64_t *cnt, qv_error *err) {
+  vctx *x = vc;
+  const nd_meta *m = x->r->meta;
+  chunk_ref cr;
+  QV_TRY(get_chunk(x->f, x->r, c, &cr, err));
+  uint64_t ne = 1;
+  for (uint32_t k = 0; k < m->rank; k++) ne *= ext[k];
+  uint64_t *offs;
+  qv_status s = chunk_offsets(x->f, cr.data, ne, &offs, err);
+  if (s == QV_OK) {
+    FOR_BOX(m->rank, org, ext, lo, cnt, x->start, x->shape, {
+      const uint8_t *p;
+      size_t l;
+      var_elem(m, cr.data, offs, ne, ci, &p, &l);
+      if (x->pass == 0) x->out->offsets[ri + 1] = l;
+      else if (l) memcpy(x->out->data + x->out->offsets[ri], p, l);
+    });
+    qv_mem_free(x->f->alloc, offs, (size_t)(ne + 1) * 8, 0);
+  }
+  chunk_release(x->f, &cr);
+  return s;
+}
+
+qv_status qv_nd_read_var(qv_nd_file *f, const char *name, const uint64_t *start,
+                         const uint64_t *shape, qv_nd_varbuf *out, qv_error *err) {
+  memset(out, 0, sizeof *out);
+  out->alloc = f->alloc;
+  pthread_rwlock_rdlock(&f->lock);
+  nd_res r;
+  uint64_t n = 0;
+  qv_status s = qv__nd_resolve(f, name, &r, err);
+  if (s == QV_OK && !qv__nd_type_var(r.meta->dtype))
+    s = qv_error_set(err, QV_E_TYPE, "array '%s' holds fixed-width values: use qv_nd_read", name);
+  if (s == QV_OK) s = check_region(r.meta, start, shape, &n, err);
+  if (s == QV_OK && n > SIZE_MAX / 16) s = qv_error_set(err, QV_E_LIMIT, "region too large");
+  if (s == QV_OK) {
+    out->offsets = qv_mem_calloc(f->alloc, (size_t)(n + 1) * 8, 0);
+    if (!out->offsets) s = qv__nomem(err, "offsets", (size_t)(n + 1) * 8);
+    else out->n = (size_t)n;
+  }
+  if (s == QV_OK) {
+    if (!r.meta->rank) start = shape = zero_dims;
+    vctx x = {f, &r, start, shape, out, 0, NULL, NULL};
+    s = for_chunks(r.meta, start, shape, readvar_one, &x, err);
+    if (s == QV_OK) {
+      for (size_t i = 0; i < n; i++) out->offsets[i + 1] += out->offsets[i];
+      out->data_len = (size_t)out->offsets[n];
+      out->data = qv_mem_alloc(f->alloc, out->data_len ? out->data_len : 1, 0);
+      if (!out->data) s = qv__nomem(err, "values", out->data_len);
+    }
+    if (s == QV_OK) {
+      x.pass = 1;
+      s = for_chunks(r.meta, start, shape, readvar_one, &x, err);
+    }
+  }
+  pthread_rwlock_unlock(&f->lock);
+  if (s < 0) qv_nd_varbuf_reset(out);
+  return s;
+}
+
+static qv_status writevar_one(void *vc, uint64_t c, const uint64_t *org, const uint64_t *ext,
+                              const uint64_t *lo, const uint64_t *cnt, qv_error *err) {
+  vctx *x = vc;
+  qv_nd_file *f = x->f;
+  const nd_meta *m = x->r->meta;
+  chunk_ref cr;
+  QV_TRY(get_chunk(f, x->r, c, &cr, err));
+  uint64_t ne = 1;
+  for (uint32_t k = 0; k < m->rank; k++) ne *= ext[k];
+  uint64_t *offs = NULL;
+  const void **vp = NULL;
+  size_t *vl = NULL;
+  uint8_t *raw = NULL;
+  size_t total = 0;
+  qv_status s = chunk_offsets(f, cr.data, ne, &offs, err);
+  if (s == QV_OK) {
+    vp = qv_mem_alloc(f->alloc, (size_t)ne * sizeof *vp + 1, 0);
+    vl = qv_mem_alloc(f->alloc, (size_t)ne * sizeof *vl + 1, 0);
+    if (!vp || !vl) s = qv__nomem(err, "chunk values", (size_t)ne * 16);
+  }
+  if (s == QV_OK) {
+    for (uint64_t i = 0; i < ne; i++) {
+      const uint8_t *p;
+      var_elem(m, cr.data, offs, ne, i, &p, &vl[i]);
+      vp[i] = p;
+    }
+    FOR_BOX(m->rank, org, ext, lo, cnt, x->start, x->shape, {
+      vp[ci] = x->values[ri];
+      vl[ci] = x->lens[ri];
+    });
+    total = (size_t)ne * 4;
+    for (uint64_t i = 0; i < ne && s == QV_OK; i++) {
+      if (vl[i] > UINT32_MAX || qv__add_overflow(total, vl[i], &total))
+        s = qv_error_set(err, QV_E_LIMIT, "array '%s': value too long", m->name);
+    }
+    if (s == QV_OK && total > f->opts.limits.max_chunk_bytes)
+      s = qv_error_set(err, QV_E_LIMIT, "array '%s': chunk of %zu bytes exceeds the chunk limit", m->name, total);
+  }
+  if (s == QV_OK) {
+    raw = qv__nd_raw_alloc(f->alloc, total);
+    if (!raw) s = qv__nomem(err, "chunk", total);
+  }
+  if (s == QV_OK) {
+    size_t o = (size_t)ne * 4;
+    for (uint64_t i = 0; i < ne; i++) {
+      qv__store_u32le(raw + i * 4, (uint32_t)vl[i]);
+      if (vl[i]) memcpy(raw + o, vp[i], vl[i]);
+      o += vl[i];
+    }
+  }
+  if (offs) qv_mem_free(f->alloc, offs, (size_t)(ne + 1) * 8, 0);
+  if (vp) qv_mem_free(f->alloc, vp, (size_t)ne * sizeof *vp + 1, 0);
+  if (vl) qv_mem_free(f->alloc, vl, (size_t)ne * sizeof *vl + 1, 0);
+  chunk_release(f, &cr);
+  if (s < 0) return s;
+  nd_pend *p = x->r->pend;
+  size_t pos;
+  nd_pchunk *pc = qv__nd_pend_chunk(p, c, &pos);
+  if (pc) {
+    f->pending_bytes -= pc->len;
+    qv__nd_raw_free(f->alloc, pc->raw, pc->len);
+    pc->raw = raw;
+    pc->len = total;
+  } else {
+    if (p->n == p->cap) {
+      size_t nc = p->cap ? p->cap * 2 : 8;
+      nd_pchunk *np = qv_mem_realloc(f->alloc, p->chunks, p->cap * sizeof *np, nc * sizeof *np, 0);
+      if (!np) {
+        qv__nd_raw_free(f->alloc, raw, total);
+        return qv__nomem(err, "pending chunks", nc * sizeof *np);
+      }
+      p->chunks = np;
+      p->cap = nc;
+    }
+    memmove(p->chunks + pos + 1, p->chunks + pos, (p->n - pos) * sizeof *p->chunks);
+    p->chunks[pos] = (nd_pchunk){.chunk = c, .raw = raw, .len = total};
+    p->n++;
+  }
+  f->pending_bytes += total;
+  return QV_OK;
+}
+
+qv_status qv_nd_write_var(qv_nd_file *f, const char *name, const uint64_t *start,
+                          const uint64_t *shape, const void *const *values, const size_t *lens,
+                          size_t n, qv_error *err) {
+  pthread_rwlock_wrlock(&f->lock);
+  nd_res r;
+  uint64_t ne = 0;
+  qv_status s = qv__nd_check_writable(f, err);
+  if (s == QV_OK) s = qv__nd_resolve(f, name, &r, err);
+  if (s == QV_OK && !qv__nd_type_var(r.meta->dtype))
+    s = qv_error_set(err, QV_E_TYPE, "array '%s' holds fixed-width values: use qv_nd_write", name);
+  if (s == QV_OK) s = check_region(r.meta, start, shape, &ne, err);
+  if (s == QV_OK && ne != n)
+    s = qv_error_set(err, QV_E_INVALID, "array '%s': region holds %llu values, %zu given", name,
+                     (unsigned long long)ne, n);
+  if (s == QV_OK && n && (!values || !lens))
+    s = qv_error_set(err, QV_E_INVALID, "values and lens are required");
+  for (size_t i = 0; s == QV_OK && i < n; i++)
+    if (!values[i] && lens[i]) s = qv_error_set(err, QV_E_INVALID, "value %zu is NULL", i);
+  if (s == QV_OK) s = qv__nd_pend_for_update(f, name, &r, err);
+  if (s == QV_OK) {
+    if (!r.meta->rank) start = shape = zero_dims;
+    vctx x = {f, &r, start, shape, NULL, 0, values, lens};
+    s = for_chunks(r.meta, start, shape, writevar_one, &x, err);
+  }
+  if (s == QV_OK) s = qv__nd_maybe_autoflush(f, err);
+  pthread_rwlock_unlock(&f->lock);
+  return s;
+}
