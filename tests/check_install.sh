@@ -13,5 +13,10 @@ cc -std=c11 -Wall -Werror "$src/examples/hello.c" -o "$tmp/hello_pc" \
 # CMake package, shared library
 cmake -S "$src/examples" -B "$tmp/ex" -DCMAKE_PREFIX_PATH="$tmp/prefix" >/dev/null
 cmake --build "$tmp/ex" >/dev/null
-LD_LIBRARY_PATH="$tmp/prefix/lib:$tmp/prefix/lib/x86_64-linux-gnu" "$tmp/ex/hello"
+export LD_LIBRARY_PATH="$tmp/prefix/lib:$tmp/prefix/lib/x86_64-linux-gnu"
+"$tmp/ex/hello"
+out=$("$tmp/ex/ipc_roundtrip" "$tmp/cities.arrow")
+echo "$out"
+grep -q "2 batches" <<<"$out" && grep -q '"Lima"' <<<"$out" && grep -q "1000 rows, 1 column" <<<"$out" \
+  || { echo "ipc_roundtrip output is not what docs/guide.md shows"; exit 1; }
 echo "install example: ok"

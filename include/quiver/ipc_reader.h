@@ -38,10 +38,14 @@ extern "C" {
 typedef struct qv_ipc_limits {
   int64_t max_message_bytes;      /* metadata + body of one message (default 2 GiB) */
   int64_t max_metadata_bytes;     /* FlatBuffers metadata of one message (default 64 MiB) */
-  int64_t max_rows;               /* rows in one batch (default 2^31 - 1) */
+  int64_t max_rows;               /* rows in one batch, and values in any one array node of it
+                                     (a list's child included) (default 2^31 - 1) */
   int64_t max_columns;            /* fields in a schema, counting nested fields (default 65536) */
-  int32_t max_nesting;            /* depth of nested types (default 64) */
-  int64_t max_dictionary_bytes;   /* body bytes of one dictionary, deltas summed (default 1 GiB) */
+  int32_t max_nesting;            /* depth of nested types (default 64; whatever the setting,
+                                     metadata nested deeper than 96 tables and arrays nested
+                                     deeper than 64 levels are refused) */
+  int64_t max_dictionary_bytes;   /* body bytes of one dictionary, deltas summed; the copying
+                                     that deltas cost is bounded by 8x this (default 1 GiB) */
   int64_t max_decompressed_bytes; /* decompressed bytes of one message's body (default 4 GiB) */
 } qv_ipc_limits;
 

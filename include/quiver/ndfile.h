@@ -9,7 +9,7 @@
  *   qv_nd_close(f);  qv_nd_store_close(st);
  *
  * Thread safety: one qv_nd_file may be used from several threads at once. Reads (qv_nd_read*,
- * qv_nd_info, qv_nd_stats, qv_nd_list, attribute reads) run in parallel; mutating calls are
+ * qv_nd_info_get, qv_nd_stats_get, qv_nd_count/name, attribute reads) run in parallel; mutating calls are
  * serialised with them by an internal read/write lock. Stores must be safe for concurrent
  * read_at/size calls.
  */
@@ -49,7 +49,10 @@ typedef int (*qv_nd_list_fn)(void *ctx, const char *name, uint64_t size);
 
 /* The store interface. Object names are '/'-separated relative paths (no "..", no leading '/').
  * A store implementation embeds this struct first and fills every function pointer.
- * All functions return QV_OK or a negative status and fill `err` when not NULL. */
+ * All functions return QV_OK or a negative status and fill `err` when not NULL.
+ * The operations map onto an object store (S3 and the like) directly: read_at = ranged GET,
+ * size = HEAD, list = LIST of a prefix, writer = (multipart) PUT completed with
+ * "If-None-Match: *" for QV_ND_PUT_IF_ABSENT, remove = DELETE, sync = nothing to do. */
 struct qv_nd_store {
   int version;   /* QV_ND_STORE_VERSION */
   unsigned caps; /* QV_ND_CAP_* */
@@ -60,7 +63,8 @@ struct qv_nd_store {
                        qv_error *err);
   /* The size of an object. QV_E_NOTFOUND, QV_E_IO. Thread-safe like read_at. */
   qv_status (*size)(qv_nd_store *s, const char *path, uint64_t *out, qv_error *err);
-  /* Calls fn for every object whose name starts with prefix (any order). */
+  /* Calls fn for every object whose name starts with prefix (any order). ndfile lists only
+   * "DIR/" prefixes and needs only the objects directly in DIR; deeper ones may be listed too. */
   qv_status (*list)(qv_nd_store *s, const char *prefix, qv_nd_list_fn fn, void *ctx,
                     qv_error *err);
   /* Starts writing a whole new object that becomes visible only at writer_commit. */
@@ -199,6 +203,9 @@ typedef struct qv_nd_options {
   const qv_allocator *alloc;  /* NULL: default */
   size_t cache_bytes;         /* budget of the decoded-chunk LRU cache; default 64 MiB; 0: none */
   size_t max_pending_bytes;   /* a write that leaves more unflushed chunk bytes flushes; 256 MiB */
+  unsigned threads;           /* worker threads a region read spreading over many chunks may use
+                                 (checksum + decode in parallel); 0 or 1: the calling thread only
+                                 (default 1) */
   bool read_only;             /* mutating calls fail with QV_E_STATE */
   uint64_t as_of_layer;       /* 0: newest; n: open the state as of layer n (read-only) */
   qv_nd_limits limits;
@@ -411,6 +418,27 @@ QV_API qv_status qv_nd_import_npy(qv_nd_file *f, const qv_nd_array_def *def, con
 /* Exports a region (start/shape NULL: everything) of a fixed-width array to a .npy file. */
 QV_API qv_status qv_nd_export_npy(qv_nd_file *f, const char *name, const uint64_t *start,
                                   const uint64_t *shape, const char *npy_path, qv_error *err);
+
+/* ---- Arrow bridge ------------------------------------------------------------------------ */
+
+typedef struct qv_array qv_array; /* quiver/array.h */
+
+/* Reads a region (start/shape NULL: everything) as an Arrow array without nulls. Rank 0 and 1
+ * scalar arrays give a flat array (rank 0: length 1); rank >= 2, or a list dtype, gives a
+ * FIXED_SIZE_LIST<item> with one list per index of the first dimension holding the rest of the
+ * region in row-major order (list size = product of the other extents x list_size). Types: bool
+ * (bit-packed), intN/uintN, float/double, timestamp[ns], utf8/binary (large_ when the values
+ * exceed 2 GiB). *out is a new reference (qv_array_unref); `a` allocates it. QV_E_LIMIT when a
+ * row exceeds INT32_MAX values; the statuses of qv_nd_read. */
+QV_API qv_status qv_nd_read_arrow(qv_nd_file *f, const char *name, const uint64_t *start,
+                                  const uint64_t *shape, const qv_allocator *a, qv_array **out,
+                                  qv_error *err);
+/* Writes a region (start/shape NULL: everything) from an Arrow array laid out as
+ * qv_nd_read_arrow produces it (utf8/binary may also be large_). `arr` is borrowed and must
+ * have been validated if it comes from outside. QV_E_TYPE (wrong type or list size),
+ * QV_E_INVALID (row count differs, nulls present); the statuses of qv_nd_write. */
+QV_API qv_status qv_nd_write_arrow(qv_nd_file *f, const char *name, const uint64_t *start,
+                                   const uint64_t *shape, const qv_array *arr, qv_error *err);
 
 #ifdef __cplusplus
 }

@@ -564,7 +564,20 @@ qv_status qv__ipc_dict_decode(qv__ipc_body_ctx *c, const qv__fb *fb, uint32_t db
     qv_array_unref(vals);
     return s;
   }
+  if (delta && slot->values && vals->length == 0) { /* nothing to append */
+    qv_array_unref(vals);
+    return QV_OK;
+  }
   if (delta && slot->values) {
+    /* Each delta copies the dictionary so far: bound the total work (many tiny deltas would
+     * otherwise cost time quadratic in the dictionary size). */
+    if (limit > 0 && (slot->work += bytes) > 8 * limit) {
+      qv_array_unref(vals);
+      return qv_error_set_at(err, QV_E_LIMIT, fb->base + db,
+                             "%s: too many dictionary deltas (copying exceeds 8 x the "
+                             "dictionary size limit of %lld bytes)",
+                             c->what, (long long)limit);
+    }
     qv_array *parts[2] = {slot->values, vals};
     qv_array *cat = NULL;
     s = qv_array_concat(parts, 2, c->alloc, &cat, err);

@@ -74,6 +74,7 @@ struct qv_ipc_decoder {
   uint64_t avail;    /* unconsumed bytes in the queue */
   uint64_t consumed; /* absolute input offset of the next message */
   size_t need;
+  uint64_t pending;  /* bytes the next message needs in total, once known (0: not yet) */
   bool input_done, eos, failed;
   qv__ipc_schema_info si;
   int64_t n_batches, n_dicts;
@@ -227,6 +228,8 @@ static qv_status step(qv_ipc_decoder *d, qv_batch **out, qv_error *err) {
     d->eos = true;
     return QV_EOF; /* a stream may end without the marker */
   }
+  /* The next message's size is known and not all there yet: do not parse it again. */
+  if (d->pending && d->avail < d->pending) return need_more(d, d->pending, err);
   uint8_t pre[8];
   size_t pn = (size_t)qv__min(8, d->avail);
   queue_copy(d, 0, pre, pn);
@@ -241,7 +244,10 @@ static qv_status step(qv_ipc_decoder *d, qv_batch **out, qv_error *err) {
     return QV_EOF;
   }
   uint64_t hdr = fr.prefix_len + fr.meta_len;
-  if (d->avail < hdr) return need_more(d, hdr, err);
+  if (d->avail < hdr) {
+    d->pending = hdr;
+    return need_more(d, hdr, err);
+  }
   qv_buffer meta;
   QV_TRY(queue_view(d, fr.prefix_len, fr.meta_len, &meta, err));
   qv__ipc_msg msg;
@@ -257,9 +263,11 @@ static qv_status step(qv_ipc_decoder *d, qv_batch **out, qv_error *err) {
   }
   uint64_t total = hdr + (uint64_t)msg.body_length;
   if (d->avail < total) {
+    d->pending = total;
     s = need_more(d, total, err);
     goto out;
   }
+  d->pending = 0;
   qv_buffer body;
   s = queue_view(d, hdr, (size_t)msg.body_length, &body, err);
   if (s < 0) goto out;

@@ -120,6 +120,7 @@ typedef struct qv__ipc_dict_slot {
   const qv_type *value_type; /* borrowed from the schema */
   qv_array *values;          /* current dictionary (owned), NULL until read */
   int64_t bytes;             /* body bytes read into it (replacements reset, deltas add) */
+  int64_t work;              /* bytes copied by delta concatenations (bounded, see body_read.c) */
   bool loaded;               /* file reader: every dictionary block for it has been read */
 } qv__ipc_dict_slot;
 

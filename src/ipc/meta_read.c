@@ -132,7 +132,7 @@ static qv_status dicts_add(sctx *c, int64_t id, const qv_type *value_type, uint3
     d->slots = p;
     d->cap = nc;
   }
-  d->slots[d->n++] = (qv__ipc_dict_slot){id, value_type, NULL, 0, false};
+  d->slots[d->n++] = (qv__ipc_dict_slot){id, value_type, NULL, 0, 0, false};
   return QV_OK;
 }
 
@@ -249,6 +249,8 @@ static qv_status build_type(sctx *c, uint32_t f, qv_field **ch, int32_t nch, qv_
       int32_t n = qv__fb_i32(fb, t, QV_FB_FIXEDSIZEBINARY_BYTE_WIDTH, 0);
       if (n < 0)
         return field_err(c, QV_E_CORRUPT, t, "FixedSizeBinary byteWidth %d is negative", n);
+      if (n > INT32_MAX / 8) /* the bit width must fit an int32 */
+        return field_err(c, QV_E_UNSUPPORTED, t, "FixedSizeBinary byteWidth %d is too large", n);
       return corrupt_if_invalid(c, qv_type_fixed_size_binary(n, a, out, err));
     }
     case QV_FB_TYPE_STRUCT: return corrupt_if_invalid(c, qv_type_struct(ch, nch, a, out, err));

@@ -4,7 +4,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/mman.h>
 
 #include "ndfile/file_int.h"
 
@@ -242,7 +241,8 @@ static int rm_cb(void *ctx, const char *name, uint64_t size) {
 qv_status qv_nd_compact(qv_nd_file *f, qv_error *err) {
   pthread_rwlock_wrlock(&f->lock);
   qv_status s = flush_locked(f, err);
-  if (s == QV_OK) s = qv__nd_publish(f, qv__nd_top_seq(f) + 1, true, err);
+  /* a stack that is already one base needs no new layer, only the removal of leftovers */
+  if (s == QV_OK && f->n_layers > 1) s = qv__nd_publish(f, qv__nd_top_seq(f) + 1, true, err);
   if (s == QV_OK) {
     /* The new base is durable: only now remove the older layers (and leftovers of crashes). */
     char prefix[4200];

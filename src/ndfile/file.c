@@ -14,6 +14,7 @@ qv_nd_options qv_nd_options_default(void) {
   memset(&o, 0, sizeof o);
   o.cache_bytes = 64u << 20;
   o.max_pending_bytes = 256u << 20;
+  o.threads = 1;
   o.limits.max_footer_bytes = 256u << 20;
   o.limits.max_arrays = 1000000;
   o.limits.max_rank = QV_ND_MAX_RANK;
@@ -48,20 +49,53 @@ void qv__nd_coord_str(const nd_meta *m, uint64_t c, char *buf, size_t cap) {
   if (n < cap) snprintf(buf + n, cap - n, ")");
 }
 
-/* Chunk buffers. Big ones get a transparent-huge-page hint (as numpy does for big arrays):
- * first touch of a multi-MiB chunk then costs a few faults instead of thousands. */
+/* Chunk buffers (64-byte aligned; size 0 allocates 1 byte). Big ones get a transparent huge
+ * page hint, as numpy gives its big arrays: filling a fresh multi-MiB pending chunk then costs
+ * a few faults instead of a thousand. */
 void *qv__nd_raw_alloc(const qv_allocator *a, size_t len) {
   void *p = qv_mem_alloc(a, len ? len : 1, 64);
 #ifdef MADV_HUGEPAGE
-  if (p && len >= (4u << 20)) {
-    uintptr_t lo = ((uintptr_t)p + (2u << 20) - 1) & ~(uintptr_t)((2u << 20) - 1);
-    uintptr_t hi = ((uintptr_t)p + len) & ~(uintptr_t)((2u << 20) - 1);
+  const uintptr_t huge = (uintptr_t)2 << 20;
+  if (p && len >= 2 * huge) {
+    uintptr_t lo = ((uintptr_t)p + huge - 1) & ~(huge - 1), hi = ((uintptr_t)p + len) & ~(huge - 1);
     if (hi > lo) (void)madvise((void *)lo, hi - lo, MADV_HUGEPAGE);
   }
 #endif
   return p;
 }
 void qv__nd_raw_free(const qv_allocator *a, void *p, size_t len) { qv_mem_free(a, p, len ? len : 1, 64); }
+
+uint8_t *qv__nd_pool_get(qv_nd_file *f, size_t len, size_t *cap) {
+  uint8_t *p = NULL;
+  size_t best = SIZE_MAX;
+  pthread_mutex_lock(&f->pool_mu);
+  for (size_t i = 0; i < f->n_pool; i++) /* best fit */
+    if (f->pool[i].cap >= len && (best == SIZE_MAX || f->pool[i].cap < f->pool[best].cap)) best = i;
+  if (best != SIZE_MAX) {
+    p = f->pool[best].p;
+    *cap = f->pool[best].cap;
+    f->pool[best] = f->pool[--f->n_pool];
+  }
+  pthread_mutex_unlock(&f->pool_mu);
+  if (!p) { /* sizes rounded up to 64 KiB so that blocks of similar size share buffers */
+    if (!qv__round_up(len ? len : 1, 65536, cap)) return NULL;
+    p = qv_mem_alloc(f->alloc, *cap, 64);
+  }
+  return p;
+}
+
+void qv__nd_pool_put(qv_nd_file *f, uint8_t *p, size_t cap) {
+  if (!p) return;
+  pthread_mutex_lock(&f->pool_mu);
+  if (f->n_pool < sizeof f->pool / sizeof f->pool[0]) {
+    f->pool[f->n_pool].p = p;
+    f->pool[f->n_pool].cap = cap;
+    f->n_pool++;
+    p = NULL;
+  }
+  pthread_mutex_unlock(&f->pool_mu);
+  if (p) qv_mem_free(f->alloc, p, cap, 64);
+}
 
 static nd_pend *find_pend(qv_nd_file *f, const char *name, size_t *pos) {
   size_t lo = 0, hi = f->n_pend;
@@ -481,6 +515,7 @@ static qv_status file_new(qv_nd_store *store, const char *path, const qv_nd_opti
   if (strlen(path) > 4000) return qv_error_set(err, QV_E_LIMIT, "ndfile path too long");
   qv_nd_options o = opts ? *opts : qv_nd_options_default();
   if (o.limits.max_rank > QV_ND_MAX_RANK) o.limits.max_rank = QV_ND_MAX_RANK;
+  if (o.threads > 64) o.threads = 64;
   if (o.as_of_layer) o.read_only = true;
   qv_nd_file *f = qv_mem_calloc(o.alloc, sizeof *f, 0);
   if (!f) return qv__nomem(err, "ndfile", sizeof *f);
@@ -497,6 +532,7 @@ static qv_status file_new(qv_nd_store *store, const char *path, const qv_nd_opti
     return s;
   }
   pthread_rwlock_init(&f->lock, NULL);
+  pthread_mutex_init(&f->pool_mu, NULL);
   *out = f;
   return QV_OK;
 }
@@ -511,6 +547,8 @@ void qv_nd_close(qv_nd_file *f) {
   qv__nd_arena_free(&f->view_arena);
   free_layers(f);
   qv__nd_cache_free(f->cache);
+  for (size_t i = 0; i < f->n_pool; i++) qv_mem_free(f->alloc, f->pool[i].p, f->pool[i].cap, 64);
+  pthread_mutex_destroy(&f->pool_mu);
   pthread_rwlock_destroy(&f->lock);
   qv_mem_strfree(f->alloc, f->path);
   qv_mem_free(f->alloc, f, sizeof *f, 0);

@@ -54,6 +54,13 @@ struct qv_nd_file {
   size_t n_names, cap_names;
   uint8_t *gather, *encbuf; /* write-time scratch (under the write lock) */
   size_t gcap, ecap;
+  /* transient chunk buffers reused across reads (several readers at once: own mutex) */
+  pthread_mutex_t pool_mu;
+  struct {
+    uint8_t *p;
+    size_t cap;
+  } pool[4];
+  size_t n_pool;
 };
 
 typedef struct nd_res {
@@ -81,6 +88,10 @@ typedef struct eff {
 void qv__nd_coord_str(const nd_meta *m, uint64_t c, char *buf, size_t cap);
 void *qv__nd_raw_alloc(const qv_allocator *a, size_t len);
 void qv__nd_raw_free(const qv_allocator *a, void *p, size_t len);
+/* A transient buffer of at least len bytes from the file's pool (*cap = its real size), and
+ * its return. Reusing them spares the page faults of fresh multi-MiB allocations. */
+uint8_t *qv__nd_pool_get(qv_nd_file *f, size_t len, size_t *cap);
+void qv__nd_pool_put(qv_nd_file *f, uint8_t *p, size_t cap);
 qv_status qv__nd_resolve(qv_nd_file *f, const char *name, nd_res *r, qv_error *err);
 qv_status qv__nd_pend_for_update(qv_nd_file *f, const char *name, nd_res *r, qv_error *err);
 nd_pchunk *qv__nd_pend_chunk(nd_pend *p, uint64_t c, size_t *pos);

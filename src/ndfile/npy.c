@@ -199,7 +199,10 @@ qv_status qv_nd_import_npy(qv_nd_file *f, const qv_nd_array_def *def, const char
   if (s == QV_OK && fread(buf, 1, len, fp) != len) s = qv_error_set(err, QV_E_IO, "%s: short read", npy_path);
   fclose(fp);
   qv_npy_view v;
-  if (s == QV_OK) s = qv_npy_parse(buf, len, &v, err);
+  if (s == QV_OK) {
+    s = qv_npy_parse(buf, len, &v, err);
+    if (s < 0) qv_error_prefix(err, "%s: ", npy_path);
+  }
   if (s == QV_OK) {
     qv_nd_array_def d = *def;
     d.dtype = v.dtype;

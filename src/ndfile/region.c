@@ -3,7 +3,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/mman.h>
 
 #include "ndfile/file_int.h"
 
@@ -42,10 +41,10 @@ static qv_status check_var_raw(const uint8_t *raw, size_t len, uint64_t n) {
 static qv_status fetch_block(qv_nd_file *f, const nd_layer *L, const nd_meta *m,
                              const nd_chunk_ent *ce, uint8_t *dst, qv_error *err) {
   char cs[200];
-  size_t stored = (size_t)ce->stored_len, rawn = (size_t)ce->raw_len;
+  size_t stored = (size_t)ce->stored_len, rawn = (size_t)ce->raw_len, scap = 0;
   uint8_t *sbuf = dst;
   if (ce->codec != QV_ND_CODEC_NONE) {
-    sbuf = qv__nd_raw_alloc(f->alloc, stored);
+    sbuf = qv__nd_pool_get(f, stored, &scap);
     if (!sbuf) return qv__nomem(err, "chunk block", stored);
   }
   qv_status s = f->store->read_at(f->store, L->path, ce->offset, sbuf, stored, err);
@@ -65,7 +64,7 @@ static qv_status fetch_block(qv_nd_file *f, const nd_layer *L, const nd_meta *m,
                       (unsigned long long)L->seq, m->name, cs, ce->codec);
     }
   }
-  if (sbuf != dst) qv__nd_raw_free(f->alloc, sbuf, stored);
+  if (sbuf != dst) qv__nd_pool_put(f, sbuf, scap);
   if (s == QV_OK && qv__nd_type_var(m->dtype)) {
     uint64_t org[QV_ND_MAX_RANK], ext[QV_ND_MAX_RANK];
     uint64_t ne = qv__nd_chunk_extent(m, ce->chunk, org, ext);
@@ -188,6 +187,101 @@ static qv_status for_chunks(const nd_meta *m, const uint64_t *start, const uint6
   }
 }
 
+/* The geometry of chunk c within a region (what for_chunks passes to its callback). */
+static void chunk_box(const nd_meta *m, uint64_t c, const uint64_t *start, const uint64_t *shape,
+                      uint64_t *org, uint64_t *ext, uint64_t *lo, uint64_t *cnt) {
+  qv__nd_chunk_extent(m, c, org, ext);
+  for (uint32_t k = 0; k < m->rank; k++) {
+    lo[k] = org[k] > start[k] ? org[k] : start[k];
+    uint64_t hi = org[k] + ext[k] < start[k] + shape[k] ? org[k] + ext[k] : start[k] + shape[k];
+    cnt[k] = hi - lo[k];
+  }
+}
+
+typedef struct clist {
+  uint64_t *v;
+  size_t n, cap;
+  const qv_allocator *a;
+} clist;
+
+static qv_status collect_one(void *vc, uint64_t c, const uint64_t *org, const uint64_t *ext,
+                             const uint64_t *lo, const uint64_t *cnt, qv_error *err) {
+  (void)org, (void)ext, (void)lo, (void)cnt;
+  clist *l = vc;
+  if (l->n == l->cap) {
+    size_t nc = l->cap ? l->cap * 2 : 64;
+    uint64_t *nv = qv_mem_realloc(l->a, l->v, l->cap * 8, nc * 8, 0);
+    if (!nv) return qv__nomem(err, "chunk list", nc * 8);
+    l->v = nv;
+    l->cap = nc;
+  }
+  l->v[l->n++] = c;
+  return QV_OK;
+}
+
+typedef struct par {
+  const nd_meta *m;
+  const uint64_t *start, *shape;
+  chunk_fn fn;
+  void *ctx;
+  const uint64_t *chunks;
+  size_t n;
+  pthread_mutex_t mu;
+  size_t next;
+  qv_status status;
+  qv_error err;
+} par;
+
+static void *par_worker(void *vp) {
+  par *p = vp;
+  for (;;) {
+    pthread_mutex_lock(&p->mu);
+    size_t i = p->status == QV_OK ? p->next++ : p->n;
+    pthread_mutex_unlock(&p->mu);
+    if (i >= p->n) return NULL;
+    uint64_t org[QV_ND_MAX_RANK], ext[QV_ND_MAX_RANK], lo[QV_ND_MAX_RANK], cnt[QV_ND_MAX_RANK];
+    chunk_box(p->m, p->chunks[i], p->start, p->shape, org, ext, lo, cnt);
+    qv_error e;
+    qv_error_init(&e);
+    qv_status s = p->fn(p->ctx, p->chunks[i], org, ext, lo, cnt, &e);
+    if (s < 0) {
+      pthread_mutex_lock(&p->mu);
+      if (p->status == QV_OK) {
+        p->status = s;
+        p->err = e;
+      }
+      pthread_mutex_unlock(&p->mu);
+    }
+  }
+}
+
+/* for_chunks over up to `threads` threads (the caller's included). fn must be thread-safe and
+ * touch disjoint output for different chunks. Falls back to one thread for small regions or
+ * when threads cannot be started. */
+static qv_status for_chunks_par(qv_nd_file *f, const nd_meta *m, const uint64_t *start,
+                                const uint64_t *shape, chunk_fn fn, void *ctx, qv_error *err) {
+  unsigned t = f->opts.threads;
+  if (t <= 1) return for_chunks(m, start, shape, fn, ctx, err);
+  clist l = {NULL, 0, 0, f->alloc};
+  qv_status s = for_chunks(m, start, shape, collect_one, &l, err);
+  if (s == QV_OK && l.n < 2) {
+    s = for_chunks(m, start, shape, fn, ctx, err);
+  } else if (s == QV_OK) {
+    par p = {m, start, shape, fn, ctx, l.v, l.n, PTHREAD_MUTEX_INITIALIZER, 0, QV_OK, {0}};
+    pthread_t th[64];
+    unsigned started = 0;
+    if (t > l.n) t = (unsigned)l.n;
+    while (started + 1 < t && pthread_create(&th[started], NULL, par_worker, &p) == 0) started++;
+    par_worker(&p);
+    for (unsigned i = 0; i < started; i++) pthread_join(th[i], NULL);
+    pthread_mutex_destroy(&p.mu);
+    s = p.status;
+    if (s < 0 && err) *err = p.err;
+  }
+  if (l.v) qv_mem_free(f->alloc, l.v, l.cap * 8, 0);
+  return s;
+}
+
 static void fill_box(uint32_t R, size_t w, const uint8_t *fill, uint8_t *dst,
                      const uint64_t *dshape, const uint64_t *dstart, const uint64_t *cnt) {
   if (R == 0) {
@@ -235,23 +329,32 @@ static qv_status read_one(void *vc, uint64_t c, const uint64_t *org, const uint6
     src_start[k] = lo[k] - org[k];
     dst_start[k] = lo[k] - x->start[k];
   }
-  /* A whole chunk that lands contiguously in the output and would not stay in the cache is
-   * decoded straight into the output: no intermediate buffer, no copy. */
-  bool direct = !(x->r->pend && qv__nd_pend_chunk(x->r->pend, c, NULL));
+  bool direct = true;
   for (uint32_t k = 0; k < m->rank && direct; k++)
     direct = cnt[k] == ext[k] && (k == 0 || x->shape[k] == ext[k]);
-  if (direct) {
-    const nd_layer *L;
-    const nd_chunk_ent *ce = find_stored(x->r, c, &L);
-    if (ce && ce->raw_len / 4 >= qv__nd_cache_budget(x->f->cache)) {
-      nd_cached h;
-      if (!qv__nd_cache_get(x->f->cache, L->seq, ce->offset, &h)) {
+  /* A chunk the cache would not keep (too big for its budget) bypasses it: decoded straight
+   * into the output when it lands there contiguously, else into a reused pool buffer. */
+  bool pending = x->r->pend && qv__nd_pend_chunk(x->r->pend, c, NULL);
+  const nd_layer *L;
+  const nd_chunk_ent *ce = pending ? NULL : find_stored(x->r, c, &L);
+  if (ce && ce->raw_len / 4 >= qv__nd_cache_budget(x->f->cache)) {
+    nd_cached h;
+    if (!qv__nd_cache_get(x->f->cache, L->seq, ce->offset, &h)) {
+      if (direct) {
         uint64_t off = 0;
         for (uint32_t k = 0; k < m->rank; k++) off = off * x->shape[k] + dst_start[k];
         return fetch_block(x->f, L, m, ce, x->out + off * m->width, err);
       }
-      qv__nd_cache_release(x->f->cache, &h);
+      size_t cap;
+      uint8_t *tmp = qv__nd_pool_get(x->f, (size_t)ce->raw_len, &cap);
+      if (!tmp) return qv__nomem(err, "chunk", (size_t)ce->raw_len);
+      qv_status s = fetch_block(x->f, L, m, ce, tmp, err);
+      if (s == QV_OK)
+        qv__nd_copy_box(m->rank, m->width, tmp, ext, src_start, x->out, x->shape, dst_start, cnt);
+      qv__nd_pool_put(x->f, tmp, cap);
+      return s;
     }
+    qv__nd_cache_release(x->f->cache, &h);
   }
   chunk_ref cr;
   QV_TRY(get_chunk(x->f, x->r, c, &cr, err));
@@ -280,7 +383,7 @@ qv_status qv_nd_read(qv_nd_file *f, const char *name, const uint64_t *start,
   if (s == QV_OK) {
     if (!r.meta->rank) start = shape = zero_dims;
     rctx x = {f, &r, start, shape, out, NULL};
-    s = for_chunks(r.meta, start, shape, read_one, &x, err);
+    s = for_chunks_par(f, r.meta, start, shape, read_one, &x, err);
   }
   pthread_rwlock_unlock(&f->lock);
   return s;

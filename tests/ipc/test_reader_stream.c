@@ -523,6 +523,18 @@ static void test_dictionaries(void) {
   qv_ipc_read_options o = qv_ipc_read_options_default();
   o.limits.max_dictionary_bytes = 60;
   QV_CHECK_STATUS_E(read_all(S, SN, &o, NULL, &t, &err), QV_E_LIMIT, &err);
+  /* many small deltas: the copying work is bounded too */
+  SN = 0;
+  emit_dict_schema();
+  emit_dict_values("ab", 0);
+  for (int i = 0; i < 100; i++) emit_dict_values("c", 1);
+  emit_eos();
+  o.limits.max_dictionary_bytes = 10000;
+  QV_CHECK_STATUS_E(read_all(S, SN, &o, NULL, &t, &err), QV_E_LIMIT, &err);
+  QV_CHECK_CONTAINS(err.message, "too many dictionary deltas");
+  o.limits.max_dictionary_bytes = 0; /* unlimited: 102 entries */
+  QV_CHECK_OK_E(read_all(S, SN, &o, NULL, &t, &err), &err);
+  qv_table_free(t);
 }
 
 /* ---- malformed ---------------------------------------------------------------------------- */
@@ -586,6 +598,26 @@ static void test_lying_lengths(void) {
     emit_rb(3, nodes, 2, bufs, 5, -1, body, sizeof body);
   }
   QV_CHECK_STATUS_E(read_all(S, SN, NULL, NULL, &t, &err), QV_E_CORRUPT, &err);
+  QV_CHECK_CONTAINS(err.message, "column 's'");
+  /* non-monotonic offsets: found by FULL validation only (MINIMAL is for trusted input) */
+  SN = 0;
+  emit_schema_a_s(0);
+  {
+    uint8_t body[48] = {0};
+    int32_t so[4] = {0, 3, 1, 3};
+    memcpy(body + 24, so, 16);
+    int64_t nodes[4] = {3, 0, 3, 0};
+    bufspec bufs[5] = {{0, 0}, {8, 12}, {24, 0}, {24, 16}, {40, 3}};
+    emit_rb(3, nodes, 2, bufs, 5, -1, body, sizeof body);
+  }
+  QV_CHECK_STATUS_E(read_all(S, SN, NULL, NULL, &t, &err), QV_E_CORRUPT, &err);
+  {
+    qv_ipc_read_options mo = qv_ipc_read_options_default();
+    mo.validate = QV_VALIDATE_MINIMAL;
+    QV_CHECK_OK_E(read_all(S, SN, &mo, NULL, &t, &err), &err);
+    qv_table_free(t);
+    t = NULL;
+  }
   /* too few nodes / buffers; too many */
   SN = 0;
   emit_schema_a_s(0);
@@ -743,7 +775,63 @@ static void test_alloc_failures(void) {
   QV_CHECK(qv_test_each_alloc_failure(read_with, NULL, "dictionary stream read") > 10);
 }
 
-QV_TEST_MAIN(QV_CASE(test_basic_values), QV_CASE(test_big_endian),
+/* A sparse union<i: int32 = code 5> stream in metadata V4 (the union has a validity buffer) and
+ * V5 (it has none): both decode to the same values. */
+static void emit_union_stream(int version) {
+  SN = 0;
+  tfb_init(&F);
+  size_t h = tfb_message(&F, version, QV_FB_HEADER_SCHEMA, 0);
+  tf sf[1] = {{QV_FB_SCHEMA_FIELDS, 0, 0}};
+  size_t sp;
+  tfb_patch(&F, h, tfb_table(&F, sf, 1, &sp));
+  size_t fv = tfb_vec_offsets(&F, 1);
+  tfb_patch(&F, sp, fv);
+  tf ut[2] = {{QV_FB_UNION_MODE, 2, QV_FB_UNION_SPARSE}, {QV_FB_UNION_TYPE_IDS, 0, 0}};
+  tf fs[5] = {{QV_FB_FIELD_NAME, 0, 0}, {QV_FB_FIELD_NULLABLE, 1, 1},
+              {QV_FB_FIELD_TYPE_TYPE, 1, QV_FB_TYPE_UNION}, {QV_FB_FIELD_TYPE, 0, 0},
+              {QV_FB_FIELD_CHILDREN, 0, 0}};
+  size_t p[5];
+  tfb_patch(&F, fv + 4, tfb_table(&F, fs, 5, p));
+  tfb_patch(&F, p[0], tfb_string(&F, "u"));
+  size_t up[2];
+  tfb_patch(&F, p[3], tfb_table(&F, ut, 2, up));
+  int32_t code = 5;
+  tfb_patch(&F, up[1], tfb_vec(&F, &code, 1, 4, 4));
+  size_t cv = tfb_vec_offsets(&F, 1);
+  tfb_patch(&F, p[4], cv);
+  tf it[2] = {{QV_FB_INT_BIT_WIDTH, 4, 32}, {QV_FB_INT_IS_SIGNED, 1, 1}};
+  tfb_patch(&F, cv + 4, tfb_field(&F, "i", 1, QV_FB_TYPE_INT, it, 2, -1, NULL));
+  tfb_frame(&F, NULL, 0, S, &SN);
+  uint8_t body[24] = {5, 5, 5, 0, 0, 0, 0, 0};
+  int32_t v[3] = {10, 20, 30};
+  memcpy(body + 8, v, 12);
+  int64_t nodes[4] = {3, 0, 3, 0};
+  bufspec v4[4] = {{0, 0}, {0, 3}, {8, 0}, {8, 12}};
+  tfb_init(&F);
+  h = tfb_message(&F, version, QV_FB_HEADER_RECORD_BATCH, 24);
+  tfb_patch(&F, h, rb_table(3, nodes, 2, version == QV_FB_METADATA_V4 ? v4 : v4 + 1,
+                            version == QV_FB_METADATA_V4 ? 4 : 3, -1, NULL, 0));
+  tfb_frame(&F, body, sizeof body, S, &SN);
+  emit_eos();
+}
+
+static void test_union_v4_v5(void) {
+  for (int version = QV_FB_METADATA_V4; version <= QV_FB_METADATA_V5; version++) {
+    emit_union_stream(version);
+    qv_table *t = NULL;
+    qv_error err;
+    qv_error_init(&err);
+    QV_CHECK_OK_E(read_all(S, SN, NULL, NULL, &t, &err), &err);
+    if (!t) continue;
+    const qv_array *u = t->batches[0]->columns[0];
+    QV_CHECK_INT_EQ(u->type->id, QV_TYPE_SPARSE_UNION);
+    QV_CHECK_INT_EQ(qv_array_union_type_code(u, 1), 5);
+    QV_CHECK_INT_EQ(qv_array_get_i64(u->children[0], 2), 30);
+    qv_table_free(t);
+  }
+}
+
+QV_TEST_MAIN(QV_CASE(test_union_v4_v5), QV_CASE(test_basic_values), QV_CASE(test_big_endian),
              QV_CASE(test_incremental_exact), QV_CASE(test_incremental_bytewise),
              QV_CASE(test_legacy_prefix), QV_CASE(test_misaligned_input), QV_CASE(test_zero_copy),
              QV_CASE(test_compressed), QV_CASE(test_compressed_lies), QV_CASE(test_dictionaries),

@@ -179,6 +179,7 @@ static void test_every_flipped_byte_is_detected(void) {
         QV_REQUIRE_OK(put_obj(st, nm.v[o], mod, size));
         qv_nd_options op = qv_nd_options_default();
         op.cache_bytes = flip ? 0 : op.cache_bytes; /* both read paths: cached and direct */
+        op.threads = flip ? 2 : 1;                   /* errors from worker threads too */
         qv_status s = qv_nd_open(st, "c.nd", &op, &f, &err);
         if (s == QV_OK) {
           char *snap = nd_snapshot(f, &err);

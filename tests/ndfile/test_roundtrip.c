@@ -99,6 +99,7 @@ static void roundtrip(qv_nd_dtype dt, uint32_t rank, uint32_t codec) {
       qv_nd_close(f);
       qv_nd_options o = qv_nd_options_default();
       o.cache_bytes = 0;
+      o.threads = 3; /* and region reads spread over threads */
       QV_REQUIRE_OK_E(qv_nd_open(st, "t.nd", &o, &f, &err), &err);
     }
   }

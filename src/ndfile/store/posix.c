@@ -102,11 +102,26 @@ static qv_status p_list(qv_nd_store *st, const char *prefix, qv_nd_list_fn fn, v
   return QV_OK;
 }
 
-static qv_status mkdirs(char *fp, qv_error *err) {
-  /* create every parent directory of fp */
+/* fsync of the directory holding `path` (path is modified temporarily) */
+static void sync_parent(char *path) {
+  char *slash = strrchr(path, '/');
+  if (!slash || slash == path) return;
+  *slash = 0;
+  int fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (fd >= 0) {
+    (void)fsync(fd);
+    close(fd);
+  }
+  *slash = '/';
+}
+
+static qv_status mkdirs(pstore *s, char *fp, qv_error *err) {
+  /* create every missing parent directory of fp; a new directory's entry is made durable */
   for (char *p = strchr(fp + 1, '/'); p; p = strchr(p + 1, '/')) {
     *p = 0;
-    if (mkdir(fp, 0777) != 0 && errno != EEXIST) {
+    if (mkdir(fp, 0777) == 0) {
+      if (!s->no_fsync) sync_parent(fp);
+    } else if (errno != EEXIST) {
       qv_status r = io_err(err, "mkdir", fp);
       *p = '/';
       return r;
@@ -124,7 +139,7 @@ static qv_status p_writer_open(qv_nd_store *st, const char *path, qv_nd_store_wr
   w->s = s;
   qv_status r = full_path(s, path, w->final, sizeof w->final, err);
   if (r < 0) goto fail;
-  r = mkdirs(w->final, err);
+  r = mkdirs(s, w->final, err);
   if (r < 0) goto fail;
   pthread_mutex_lock(&s->mu);
   uint64_t c = ++s->counter;
