@@ -62,6 +62,7 @@ QV_API qv_ipc_read_options qv_ipc_read_options_default(void);
 
 /* ---- incremental stream decoder (sans-I/O) --------------------------------------------- */
 
+/* A stream decoder: fed bytes, hands back batches. One thread at a time. */
 typedef struct qv_ipc_decoder qv_ipc_decoder;
 
 /* A new decoder for the IPC stream format. `opts` NULL = defaults; `a` NULL = default allocator
@@ -117,6 +118,8 @@ QV_API qv_status qv_ipc_read_path(const char *path, const qv_ipc_read_options *o
 
 /* ---- file format: random access ----------------------------------------------------------- */
 
+/* A file reader. Not thread-safe (dictionaries are loaded lazily): use one per thread, or
+ * serialise calls; the batches it returns are immutable and may be shared freely. */
 typedef struct qv_ipc_file qv_ipc_file;
 
 /* Opens an IPC file held in `buf` (a reference is taken): checks both magics and verifies the

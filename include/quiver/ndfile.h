@@ -43,6 +43,12 @@ extern "C" {
 typedef struct qv_nd_store qv_nd_store;
 typedef struct qv_nd_store_writer qv_nd_store_writer;
 
+/* One destination buffer of a scattered read. */
+typedef struct qv_nd_iovec {
+  void *base;
+  size_t len;
+} qv_nd_iovec;
+
 /* Called once per object name by list(); return non-zero to stop early. `name` is borrowed for
  * the call only. */
 typedef int (*qv_nd_list_fn)(void *ctx, const char *name, uint64_t size);
@@ -61,6 +67,11 @@ struct qv_nd_store {
    * is shorter than offset+len; QV_E_IO. Must be safe to call from several threads at once. */
   qv_status (*read_at)(qv_nd_store *s, const char *path, uint64_t offset, void *buf, size_t len,
                        qv_error *err);
+  /* Optional (NULL: not provided): reads the bytes at offset, as read_at would, scattered over
+   * n buffers in order (sum of their lengths in total). Same statuses as read_at; on failure
+   * the buffers' contents are unspecified. Thread-safe like read_at. */
+  qv_status (*read_atv)(qv_nd_store *s, const char *path, uint64_t offset,
+                        const struct qv_nd_iovec *iov, size_t n, qv_error *err);
   /* The size of an object. QV_E_NOTFOUND, QV_E_IO. Thread-safe like read_at. */
   qv_status (*size)(qv_nd_store *s, const char *path, uint64_t *out, qv_error *err);
   /* Calls fn for every object whose name starts with prefix (any order). ndfile lists only
@@ -281,7 +292,11 @@ QV_API const char *qv_nd_name(qv_nd_file *f, size_t i);
 /* Writes the region [start, start+shape) of a fixed-width array from `data` (row-major, exactly
  * product(shape) × width bytes = `len`). Partially covered chunks are read, modified and
  * written. QV_E_RANGE when the region is outside the array; QV_E_TYPE for string/binary arrays;
- * QV_E_INVALID when len does not match. For rank 0, start and shape are ignored (may be NULL). */
+ * QV_E_INVALID when len does not match. For rank 0, start and shape are ignored (may be NULL).
+ * A write either applies entirely (pending until the next flush) or not at all — except that when
+ * it leaves more than opts.max_pending_bytes unflushed it flushes, and a failure of that flush
+ * (e.g. QV_E_CONFLICT) is returned although the write itself is kept pending. The data is copied:
+ * `data` may be reused as soon as the call returns. */
 QV_API qv_status qv_nd_write(qv_nd_file *f, const char *name, const uint64_t *start,
                              const uint64_t *shape, const void *data, size_t len, qv_error *err);
 /* Reads a region into `out` (len bytes exactly). Unwritten chunks read as the fill value.
@@ -369,7 +384,10 @@ QV_API qv_status qv_nd_stats_get(qv_nd_file *f, const char *name, qv_nd_stats *o
  * between publication and sync the handle refuses further writes (QV_E_STATE): reopen. */
 QV_API qv_status qv_nd_flush(qv_nd_file *f, qv_error *err);
 /* Flushes, then merges all layers into one new base layer, then removes the older layers.
- * Crash-safe at every step (docs/spec/ndfile.md §2). */
+ * Crash-safe at every step (docs/spec/ndfile.md §2). QV_E_CONFLICT like qv_nd_flush. Other
+ * handles opened before the compaction may then fail to read removed layers (QV_E_NOTFOUND):
+ * reopen them. If removing an old layer fails, the error is returned but the compaction stands
+ * (the leftover is ignored by readers and removed by the next compaction). */
 QV_API qv_status qv_nd_compact(qv_nd_file *f, qv_error *err);
 /* Number of layers in the open stack (newest base up to newest layer). */
 QV_API size_t qv_nd_layer_count(qv_nd_file *f);

@@ -105,6 +105,14 @@ static void swap_buffer(uint8_t *p, size_t n, swap_kind k) {
   }
 }
 
+/* An empty buffer: a zero-length view of the body (or, for an empty body, of a static anchor),
+ * never a NULL pointer, so that code computing `data + 0` on it is well-defined. */
+static qv_status empty_view(bctx *b, size_t off, qv_buffer *out) {
+  static const uint8_t anchor[8];
+  if (b->c->body->len) return qv_buffer_slice(b->c->body, off, 0, out, b->err);
+  return qv_buffer_wrap(anchor, 0, NULL, NULL, b->c->alloc, out, b->err);
+}
+
 /* The next buffer as a qv_buffer: decompressed, byte-swapped, aligned to `align`. */
 static qv_status next_buffer(bctx *b, size_t align, swap_kind sw, qv_buffer *out) {
   qv__ipc_body_ctx *c = b->c;
@@ -112,9 +120,7 @@ static qv_status next_buffer(bctx *b, size_t align, swap_kind sw, qv_buffer *out
   memset(out, 0, sizeof *out);
   uint32_t idx = c->buf_i;
   QV_TRY(next_span(b, &off, &len));
-  /* An empty buffer stays a zero-length view of the body (not a NULL pointer) so that code
-   * computing `data + 0` on it is well-defined. */
-  if (len == 0) return c->body->len ? qv_buffer_slice(c->body, (size_t)off, 0, out, b->err) : QV_OK;
+  if (len == 0) return empty_view(b, (size_t)off, out);
   qv_buffer raw;
   QV_TRY(qv_buffer_slice(c->body, (size_t)off, (size_t)len, &raw, b->err));
   bool fresh = false;
@@ -128,8 +134,11 @@ static qv_status next_buffer(bctx *b, size_t align, swap_kind sw, qv_buffer *out
       if (b->err && b->err->offset < 0) b->err->offset = c->body_at + off;
       return s;
     }
-    fresh = dec.data != NULL && !(dec.data >= c->body->data &&
-                                  dec.data < c->body->data + c->body->len);
+    if (dec.len == 0) {
+      qv_buffer_unref(&dec);
+      return empty_view(b, (size_t)off, out);
+    }
+    fresh = !(dec.data >= c->body->data && dec.data < c->body->data + c->body->len);
     raw = dec;
   }
   bool misaligned = raw.data && ((uintptr_t)raw.data % align) != 0;
@@ -487,7 +496,11 @@ qv_status qv__ipc_batch_decode(qv__ipc_body_ctx *c, const qv_schema *schema,
     if (c->opts->validate == QV_VALIDATE_FULL) {
       char root[200];
       snprintf(root, sizeof root, "%s, column '%s'", c->what, schema->fields[k]->name);
-      QV_TRY_GOTO(s, qv_array_validate_named(cols[i], QV_VALIDATE_FULL, root, err), done);
+      s = qv_array_validate_named(cols[i], QV_VALIDATE_FULL, root, err);
+      if (s < 0) {
+        if (err && err->offset < 0) err->offset = c->body_at; /* the message body */
+        goto done;
+      }
     }
   }
   const qv_schema *bs = schema;
@@ -558,7 +571,9 @@ qv_status qv__ipc_dict_decode(qv__ipc_body_ctx *c, const qv__fb *fb, uint32_t db
     s = qv_error_set_at(err, QV_E_CORRUPT, fb->base + rb, "%s: values have %lld rows, the batch %lld",
                         c->what, (long long)vals->length, (long long)meta.length);
   if (s == QV_OK && c->opts->validate == QV_VALIDATE_FULL)
-    s = qv_array_validate_named(vals, QV_VALIDATE_FULL, c->what, err);
+    if ((s = qv_array_validate_named(vals, QV_VALIDATE_FULL, c->what, err)) < 0 && err &&
+        err->offset < 0)
+      err->offset = c->body_at;
   c->meta = NULL;
   if (s < 0) {
     qv_array_unref(vals);

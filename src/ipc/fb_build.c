@@ -65,7 +65,7 @@ static bool prep(qv__fbb *b, size_t align, size_t additional) {
   size_t pad = (~(b->size + additional) + 1) & (align - 1);
   if (!reserve(b, pad + additional)) return false;
   b->size += pad;
-  memset(b->buf + b->cap - b->size, 0, pad);
+  if (pad) memset(b->buf + b->cap - b->size, 0, pad);
   return true;
 }
 

@@ -524,6 +524,11 @@ static qv_status visit(payload *p, const qv_array *arr, int depth, qv_error *err
       /* fixed width: numbers, decimals, temporal, intervals, fixed-size binary, dictionary
        * indices */
       int32_t bits = qv_type_bit_width(t);
+      if (t->id == QV_TYPE_FIXED_SIZE_BINARY && bits == 0) { /* fixed_size_binary(0): no data */
+        QV_TRY(need_buffers(p, arr, 2, err));
+        QV_TRY(add_validity(p, arr, nulls, err));
+        return add_empty(p, err);
+      }
       if (bits <= 0 || bits % 8 != 0)
         return qv_error_set(err, QV_E_UNSUPPORTED, "%s: cannot write %s arrays", p->what,
                             qv_type_id_name(t->id));

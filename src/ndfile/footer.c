@@ -10,7 +10,7 @@
 const uint8_t qv__nd_magic_head[8] = {'Q', 'V', 'N', 'D', 'F', 'I', 'L', 'E'};
 const uint8_t qv__nd_magic_tail[8] = {'Q', 'V', 'N', 'D', 'T', 'A', 'I', 'L'};
 
-uint64_t qv__nd_hash(const void *p, size_t n) { return (uint64_t)XXH3_64bits(p, n); }
+
 
 void qv__nd_layer_name(char *buf, size_t cap, const char *path, uint64_t seq) {
   snprintf(buf, cap, "%s/layer-%020llu.qnd", path, (unsigned long long)seq);

@@ -105,6 +105,9 @@ qv_status qv__nd_put_entry(qv_mbuffer *b, const nd_entry *e, qv_error *err);
 void qv__nd_header(uint8_t out[ND_HEADER_LEN]);
 void qv__nd_trailer(uint8_t out[ND_TRAILER_LEN], uint64_t footer_len, uint64_t footer_hash);
 uint64_t qv__nd_hash(const void *p, size_t n);
+uint64_t qv__nd_hash_generic(const void *p, size_t n); /* without the AVX2 path (tests) */
+/* The checksum of the concatenation of n buffers (equal to qv__nd_hash of the joined bytes). */
+uint64_t qv__nd_hash_runs(const qv_nd_iovec *iov, size_t n);
 /* "P/layer-%020llu.qnd" into buf. */
 void qv__nd_layer_name(char *buf, size_t cap, const char *path, uint64_t seq);
 /* Parses the layer number out of an object name under P/; false when not a layer name. */

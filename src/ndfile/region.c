@@ -320,6 +320,63 @@ typedef struct rctx {
   const uint8_t *in;
 } rctx;
 
+/* An uncompressed whole chunk whose rows land apart in the output: read straight into those
+ * rows with one scattered read and check the checksum over them — no intermediate copy.
+ * QV_E_UNSUPPORTED (nothing done) when the shape does not suit (partial chunk, short rows,
+ * too many rows). */
+static qv_status scatter_block(rctx *x, const nd_layer *L, const nd_chunk_ent *ce,
+                               const uint64_t *org, const uint64_t *ext, const uint64_t *cnt,
+                               qv_error *err) {
+  const nd_meta *m = x->r->meta;
+  uint32_t R = m->rank;
+  if (R < 2) return QV_E_UNSUPPORTED;
+  for (uint32_t k = 0; k < R; k++)
+    if (cnt[k] != ext[k]) return QV_E_UNSUPPORTED;
+  /* runs: the innermost dimension (merged with the ones the output holds whole) */
+  uint32_t inner = R - 1;
+  uint64_t run = ext[inner];
+  while (inner > 0 && ext[inner] == x->shape[inner]) {
+    inner--;
+    run *= ext[inner];
+  }
+  uint64_t runs = 1;
+  for (uint32_t k = 0; k < inner; k++) runs *= ext[k];
+  size_t run_bytes = (size_t)run * m->width;
+  if (run_bytes < 1024 || runs > 65536 || runs * run_bytes != ce->raw_len) return QV_E_UNSUPPORTED;
+  qv_nd_iovec stackv[256], *iov = stackv;
+  if (runs > 256) {
+    iov = qv_mem_alloc(x->f->alloc, (size_t)runs * sizeof *iov, 0);
+    if (!iov) return qv__nomem(err, "read vector", (size_t)runs * sizeof *iov);
+  }
+  uint64_t ostr[QV_ND_MAX_RANK], idx[QV_ND_MAX_RANK] = {0};
+  ostr[R - 1] = 1;
+  for (uint32_t k = R - 1; k-- > 0;) ostr[k] = ostr[k + 1] * x->shape[k + 1];
+  for (uint64_t i = 0; i < runs; i++) {
+    uint64_t off = 0;
+    for (uint32_t k = 0; k < R; k++) off += (org[k] - x->start[k] + (k < inner ? idx[k] : 0)) * ostr[k];
+    iov[i].base = x->out + off * m->width;
+    iov[i].len = run_bytes;
+    for (uint32_t k = inner; k-- > 0;) {
+      if (++idx[k] < ext[k]) break;
+      idx[k] = 0;
+    }
+  }
+  qv_status s = x->f->store->read_atv(x->f->store, L->path, ce->offset, iov, (size_t)runs, err);
+  if (s == QV_OK && qv__nd_hash_runs(iov, (size_t)runs) != ce->hash) {
+    char cs[200];
+    qv__nd_coord_str(m, ce->chunk, cs, sizeof cs);
+    s = qv_error_set_at(err, QV_E_CORRUPT, (int64_t)ce->offset,
+                        "layer %llu block of '%s' chunk %s: checksum mismatch",
+                        (unsigned long long)L->seq, m->name, cs);
+  } else if (s < 0) {
+    char cs[200];
+    qv__nd_coord_str(m, ce->chunk, cs, sizeof cs);
+    qv_error_prefix(err, "layer %llu block of '%s' chunk %s: ", (unsigned long long)L->seq, m->name, cs);
+  }
+  if (iov != stackv) qv_mem_free(x->f->alloc, iov, (size_t)runs * sizeof *iov, 0);
+  return s;
+}
+
 static qv_status read_one(void *vc, uint64_t c, const uint64_t *org, const uint64_t *ext,
                           const uint64_t *lo, const uint64_t *cnt, qv_error *err) {
   rctx *x = vc;
@@ -344,6 +401,10 @@ static qv_status read_one(void *vc, uint64_t c, const uint64_t *org, const uint6
         uint64_t off = 0;
         for (uint32_t k = 0; k < m->rank; k++) off = off * x->shape[k] + dst_start[k];
         return fetch_block(x->f, L, m, ce, x->out + off * m->width, err);
+      }
+      if (ce->codec == QV_ND_CODEC_NONE && x->f->store->read_atv) {
+        qv_status s = scatter_block(x, L, ce, org, ext, cnt, err);
+        if (s != QV_E_UNSUPPORTED) return s;
       }
       size_t cap;
       uint8_t *tmp = qv__nd_pool_get(x->f, (size_t)ce->raw_len, &cap);
@@ -398,7 +459,7 @@ static qv_status ensure_pchunk(qv_nd_file *f, nd_res *r, uint64_t c, bool whole,
   size_t pos;
   nd_pchunk *pc = qv__nd_pend_chunk(r->pend, c, &pos);
   if (pc && pc->enc) { /* back to decoded form for a partial update */
-    uint8_t *raw;
+    uint8_t *raw = NULL;
     QV_TRY(pchunk_decode(f, pc, &raw, err));
     f->pending_bytes -= pc->len;
     qv__nd_raw_free(f->alloc, pc->raw, pc->len);
@@ -461,9 +522,9 @@ static qv_status scratch(qv_nd_file *f, uint8_t **buf, size_t *cap, size_t n, qv
 }
 
 /* Encodes a decoded chunk into an exactly sized block; fills `ent` (not its offset). */
-static qv_status encode_chunk(qv_nd_file *f, const nd_meta *m, uint64_t c, const uint8_t *raw,
-                              size_t rawn, uint8_t **out, size_t *out_len, nd_chunk_ent *ent,
-                              qv_error *err) {
+static qv_status encode_chunk(qv_nd_file *f, uint8_t **encbuf, size_t *ecap, const nd_meta *m,
+                              uint64_t c, const uint8_t *raw, size_t rawn, uint8_t **out,
+                              size_t *out_len, nd_chunk_ent *ent, qv_error *err) {
   uint64_t org[QV_ND_MAX_RANK], ext[QV_ND_MAX_RANK];
   uint64_t ne = qv__nd_chunk_extent(m, c, org, ext);
   memset(ent, 0, sizeof *ent);
@@ -473,10 +534,10 @@ static qv_status encode_chunk(qv_nd_file *f, const nd_meta *m, uint64_t c, const
   ent->codec = m->codec;
   size_t bound = qv__nd_codec_bound(m->codec, rawn, err);
   if (!bound) return err ? err->code : QV_E_INVALID;
-  QV_TRY(scratch(f, &f->encbuf, &f->ecap, bound, err));
+  QV_TRY(scratch(f, encbuf, ecap, bound, err));
   size_t blen;
-  QV_TRY(qv__nd_encode(m->codec, m->level, raw, rawn, f->encbuf, f->ecap, &blen, err));
-  const uint8_t *src = f->encbuf;
+  QV_TRY(qv__nd_encode(m->codec, m->level, raw, rawn, *encbuf, *ecap, &blen, err));
+  const uint8_t *src = *encbuf;
   if (blen >= rawn) { /* incompressible: store it plain */
     src = raw;
     blen = rawn;
@@ -499,14 +560,85 @@ typedef struct wstage {
   uint8_t *enc; /* staged encoded block, or NULL */
   size_t len;
   nd_chunk_ent ent;
-  bool fresh; /* a pending buffer created uninitialised by this write */
+  bool fresh;    /* a pending buffer created uninitialised by this write */
+  bool want_enc; /* parallel mode: to be encoded by encode_staged */
 } wstage;
 
 typedef struct wctx {
   rctx x;
   wstage *st;
   size_t n, i;
+  bool defer; /* parallel mode: whole chunks are only marked here, encoded by encode_staged */
 } wctx;
+
+/* Gathers whole chunk `st->chunk` from the input and encodes it into st (scratch per caller). */
+static qv_status stage_encode(wctx *w, wstage *st, uint8_t **gather, size_t *gcap,
+                              uint8_t **encbuf, size_t *ecap, qv_error *err) {
+  rctx *x = &w->x;
+  const nd_meta *m = x->r->meta;
+  uint64_t org[QV_ND_MAX_RANK], ext[QV_ND_MAX_RANK], lo[QV_ND_MAX_RANK], cnt[QV_ND_MAX_RANK];
+  chunk_box(m, st->chunk, x->start, x->shape, org, ext, lo, cnt);
+  uint64_t ne = 1, src_start[QV_ND_MAX_RANK], z[QV_ND_MAX_RANK] = {0};
+  for (uint32_t k = 0; k < m->rank; k++) {
+    ne *= ext[k];
+    src_start[k] = lo[k] - x->start[k];
+  }
+  size_t rawn = (size_t)ne * m->width;
+  QV_TRY(scratch(x->f, gather, gcap, rawn ? rawn : 1, err));
+  qv__nd_copy_box(m->rank, m->width, x->in, x->shape, src_start, *gather, ext, z, cnt);
+  return encode_chunk(x->f, encbuf, ecap, m, st->chunk, *gather, rawn, &st->enc, &st->len,
+                      &st->ent, err);
+}
+
+typedef struct encpar {
+  wctx *w;
+  pthread_mutex_t mu;
+  size_t next;
+  qv_status status;
+  qv_error err;
+} encpar;
+
+static void *enc_worker(void *vp) {
+  encpar *p = vp;
+  uint8_t *gather = NULL, *encbuf = NULL;
+  size_t gcap = 0, ecap = 0;
+  for (;;) {
+    pthread_mutex_lock(&p->mu);
+    size_t i = p->status == QV_OK ? p->next++ : p->w->n;
+    pthread_mutex_unlock(&p->mu);
+    if (i >= p->w->n) break;
+    wstage *st = &p->w->st[i];
+    if (!st->want_enc) continue;
+    qv_error e;
+    qv_error_init(&e);
+    qv_status s = stage_encode(p->w, st, &gather, &gcap, &encbuf, &ecap, &e);
+    if (s < 0) {
+      pthread_mutex_lock(&p->mu);
+      if (p->status == QV_OK) {
+        p->status = s;
+        p->err = e;
+      }
+      pthread_mutex_unlock(&p->mu);
+    }
+  }
+  if (gather) qv_mem_free(p->w->x.f->alloc, gather, gcap, 64);
+  if (encbuf) qv_mem_free(p->w->x.f->alloc, encbuf, ecap, 64);
+  return NULL;
+}
+
+/* Encodes the marked whole chunks of a write over opts.threads threads. */
+static qv_status encode_staged(wctx *w, qv_error *err) {
+  encpar p = {w, PTHREAD_MUTEX_INITIALIZER, 0, QV_OK, {0}};
+  unsigned t = w->x.f->opts.threads, started = 0;
+  pthread_t th[64];
+  if (t > w->n) t = (unsigned)w->n;
+  while (started + 1 < t && pthread_create(&th[started], NULL, enc_worker, &p) == 0) started++;
+  enc_worker(&p);
+  for (unsigned i = 0; i < started; i++) pthread_join(th[i], NULL);
+  pthread_mutex_destroy(&p.mu);
+  if (p.status < 0 && err) *err = p.err;
+  return p.status;
+}
 
 static qv_status prep_one(void *vc, uint64_t c, const uint64_t *org, const uint64_t *ext,
                           const uint64_t *lo, const uint64_t *cnt, qv_error *err) {
@@ -518,16 +650,13 @@ static qv_status prep_one(void *vc, uint64_t c, const uint64_t *org, const uint6
   st->chunk = c;
   bool whole = true;
   for (uint32_t k = 0; k < m->rank; k++) whole = whole && cnt[k] == ext[k];
+  (void)lo;
   if (whole && m->codec != QV_ND_CODEC_NONE) {
-    uint64_t ne = 1, src_start[QV_ND_MAX_RANK], z[QV_ND_MAX_RANK] = {0};
-    for (uint32_t k = 0; k < m->rank; k++) {
-      ne *= ext[k];
-      src_start[k] = lo[k] - x->start[k];
+    if (w->defer) {
+      st->want_enc = true;
+      return QV_OK;
     }
-    size_t rawn = (size_t)ne * m->width;
-    QV_TRY(scratch(x->f, &x->f->gather, &x->f->gcap, rawn ? rawn : 1, err));
-    qv__nd_copy_box(m->rank, m->width, x->in, x->shape, src_start, x->f->gather, ext, z, cnt);
-    return encode_chunk(x->f, m, c, x->f->gather, rawn, &st->enc, &st->len, &st->ent, err);
+    return stage_encode(w, st, &x->f->gather, &x->f->gcap, &x->f->encbuf, &x->f->ecap, err);
   }
   nd_pchunk *pc;
   return ensure_pchunk(x->f, x->r, c, whole, &st->fresh, &pc, err);
@@ -601,7 +730,8 @@ qv_status qv_nd_write(qv_nd_file *f, const char *name, const uint64_t *start,
     uint64_t t = 1;
     for (uint32_t k = 0; k < r.meta->rank; k++)
       t *= (start[k] + shape[k] - 1) / r.meta->chunk[k] - start[k] / r.meta->chunk[k] + 1;
-    wctx w = {{f, &r, start, shape, NULL, data}, NULL, (size_t)t, 0};
+    wctx w = {{f, &r, start, shape, NULL, data}, NULL, (size_t)t, 0, false};
+    w.defer = f->opts.threads > 1 && r.meta->codec != QV_ND_CODEC_NONE && t > 1;
     nd_pend *p = r.pend;
     w.st = qv_mem_calloc(f->alloc, w.n * sizeof *w.st, 0);
     if (!w.st) s = qv__nomem(err, "write plan", w.n * sizeof *w.st);
@@ -615,6 +745,10 @@ qv_status qv_nd_write(qv_nd_file *f, const char *name, const uint64_t *start,
       }
     }
     if (s == QV_OK) s = for_chunks(r.meta, start, shape, prep_one, &w, err);
+    if (s == QV_OK && w.defer) {
+      s = encode_staged(&w, err);
+      if (s < 0) w.i = w.n; /* unstage everything prepared */
+    }
     if (s == QV_OK) {
       w.i = 0;
       s = for_chunks(r.meta, start, shape, write_one, &w, err);

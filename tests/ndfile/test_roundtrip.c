@@ -1,7 +1,9 @@
 /* test_roundtrip.c — ndfile region writes and reads for every dtype and rank 0..4 with odd edge
  * chunks and every codec; fill values; partial chunk writes; range and type errors. */
 #include <math.h>
+#include <xxhash.h>
 
+#include "ndfile/nd_int.h"
 #include "support/nd_support.h"
 
 static const qv_nd_type fixed_types[] = {
@@ -259,11 +261,23 @@ static void test_dtype_names(void) {
   QV_CHECK_STATUS(qv_nd_dtype_parse("float128", &d, NULL), QV_E_INVALID);
 }
 
+/* The checksum's AVX2 path and the library's generic XXH3 agree (the format depends on it). */
+static void test_hash_paths_agree(void) {
+  uint8_t *buf = malloc(1 << 20);
+  uint64_t seed = 12345;
+  for (size_t i = 0; i < (1u << 20); i++) buf[i] = (uint8_t)nd_rand(&seed);
+  for (size_t n = 0; n < 2100; n++)
+    if (qv__nd_hash(buf + n % 7, n) != qv__nd_hash_generic(buf + n % 7, n)) QV__FAIL("length %zu differs", n);
+  QV_CHECK_UINT_EQ(qv__nd_hash(buf, 1 << 20), qv__nd_hash_generic(buf, 1 << 20));
+  QV_CHECK_UINT_EQ(qv__nd_hash(buf, 12345), XXH3_64bits(buf, 12345));
+  free(buf);
+}
+
 static void test_allocation_failures(void);
 
 QV_TEST_MAIN(QV_CASE(test_every_dtype_rank_codec), QV_CASE(test_fill_and_unwritten),
              QV_CASE(test_strings_and_binary), QV_CASE(test_dtype_names),
-             QV_CASE(test_allocation_failures))
+             QV_CASE(test_hash_paths_agree), QV_CASE(test_allocation_failures))
 
 static qv_status alloc_scenario(const qv_allocator *a, void *ctx) {
   (void)ctx;

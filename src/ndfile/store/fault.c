@@ -60,6 +60,12 @@ static qv_status f_read_at(qv_nd_store *st, const char *path, uint64_t off, void
   if (is_crashed(s)) return qv_error_set(err, QV_E_IO, "fault store: read after a simulated crash");
   return s->inner->read_at(s->inner, path, off, buf, len, err);
 }
+static qv_status f_read_atv(qv_nd_store *st, const char *path, uint64_t off, const qv_nd_iovec *iov,
+                            size_t n, qv_error *err) {
+  fstore *s = (fstore *)st;
+  if (is_crashed(s)) return qv_error_set(err, QV_E_IO, "fault store: read after a simulated crash");
+  return s->inner->read_atv(s->inner, path, off, iov, n, err);
+}
 static qv_status f_size(qv_nd_store *st, const char *path, uint64_t *out, qv_error *err) {
   fstore *s = (fstore *)st;
   if (is_crashed(s)) return qv_error_set(err, QV_E_IO, "fault store: stat after a simulated crash");
@@ -152,6 +158,7 @@ qv_status qv_nd_store_fault_new(const qv_allocator *a, qv_nd_store **out, qv_err
   s->base.name = "fault";
   s->base.caps |= QV_ND_CAP_DURABLE;
   s->base.read_at = f_read_at;
+  s->base.read_atv = f_read_atv;
   s->base.size = f_size;
   s->base.list = f_list;
   s->base.writer_open = f_writer_open;

@@ -59,6 +59,15 @@ static qv_status m_read_at(qv_nd_store *st, const char *path, uint64_t off, void
   return r;
 }
 
+static qv_status m_read_atv(qv_nd_store *st, const char *path, uint64_t off, const qv_nd_iovec *iov,
+                            size_t n, qv_error *err) {
+  for (size_t i = 0; i < n; i++) {
+    QV_TRY(m_read_at(st, path, off, iov[i].base, iov[i].len, err));
+    off += iov[i].len;
+  }
+  return QV_OK;
+}
+
 static qv_status m_size(qv_nd_store *st, const char *path, uint64_t *out, qv_error *err) {
   mstore *s = (mstore *)st;
   qv_status r = QV_OK;
@@ -226,6 +235,7 @@ qv_status qv_nd_store_memory_new(const qv_allocator *a, qv_nd_store **out, qv_er
   s->base.caps = QV_ND_CAP_ATOMIC_PUT | QV_ND_CAP_CONDITIONAL_PUT | QV_ND_CAP_RANGED_READ;
   s->base.name = "memory";
   s->base.read_at = m_read_at;
+  s->base.read_atv = m_read_atv;
   s->base.size = m_size;
   s->base.list = m_list;
   s->base.writer_open = m_writer_open;

@@ -7,6 +7,8 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/uio.h>
 #include <unistd.h>
 
 #include "ndfile/store/store_int.h"
@@ -64,6 +66,48 @@ static qv_status p_read_at(qv_nd_store *st, const char *path, uint64_t off, void
   }
   close(fd);
   return QV_OK;
+}
+
+/* Scattered read: preadv over batches of at most 1024 buffers, resuming after short reads. */
+static qv_status p_read_atv(qv_nd_store *st, const char *path, uint64_t off, const qv_nd_iovec *iov,
+                            size_t n, qv_error *err) {
+  pstore *s = (pstore *)st;
+  char fp[4096];
+  QV_TRY(full_path(s, path, fp, sizeof fp, err));
+  int fd = open(fp, O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return io_err(err, "open", fp);
+  struct iovec v[1024];
+  size_t i = 0, skip = 0; /* current buffer and bytes of it already filled */
+  qv_status r = QV_OK;
+  while (i < n) {
+    int k = 0;
+    for (size_t j = i; j < n && k < 1024; j++, k++) {
+      size_t sk = j == i ? skip : 0;
+      v[k].iov_base = (uint8_t *)iov[j].base + sk;
+      v[k].iov_len = iov[j].len - sk;
+    }
+    ssize_t got = preadv(fd, v, k, (off_t)off);
+    if (got < 0 && errno == EINTR) continue;
+    if (got < 0) {
+      r = io_err(err, "read", fp);
+      break;
+    }
+    if (got == 0) {
+      r = qv_error_set(err, QV_E_RANGE, "'%s': scattered read at %llu runs past the end of the file", fp,
+                       (unsigned long long)off);
+      break;
+    }
+    off += (uint64_t)got;
+    size_t left = (size_t)got;
+    while (i < n && left >= iov[i].len - skip) {
+      left -= iov[i].len - skip;
+      skip = 0;
+      i++;
+    }
+    skip += left;
+  }
+  close(fd);
+  return r;
 }
 
 static qv_status p_size(qv_nd_store *st, const char *path, uint64_t *out, qv_error *err) {
@@ -193,10 +237,20 @@ static qv_status p_writer_commit(qv_nd_store_writer *wr, unsigned flags, qv_erro
   w->fd = -1;
   if (r == QV_OK) {
     if (flags & QV_ND_PUT_IF_ABSENT) {
-      /* link() never replaces an existing name: the atomic conditional create */
-      if (link(w->tmp, w->final) != 0)
+      /* link() never replaces an existing name: the atomic conditional create. Filesystems
+       * without hard links get renameat2(RENAME_NOREPLACE) instead. */
+      int rc = link(w->tmp, w->final);
+      if (rc != 0 && (errno == EPERM || errno == EOPNOTSUPP || errno == EMLINK)) {
+#ifdef SYS_renameat2
+        rc = (int)syscall(SYS_renameat2, AT_FDCWD, w->tmp, AT_FDCWD, w->final, 1u /* NOREPLACE */);
+        if (rc != 0 && (errno == ENOSYS || errno == EINVAL)) errno = EOPNOTSUPP;
+#endif
+      }
+      if (rc != 0)
         r = errno == EEXIST ? qv_error_set(err, QV_E_EXISTS, "'%s' already exists", w->final)
-                            : io_err(err, "link", w->final);
+            : errno == EOPNOTSUPP
+                ? qv_error_set(err, QV_E_UNSUPPORTED, "'%s': the filesystem supports neither link() nor renameat2(RENAME_NOREPLACE)", w->final)
+                : io_err(err, "link", w->final);
     } else if (rename(w->tmp, w->final) != 0) {
       r = io_err(err, "rename", w->final);
     }
@@ -262,6 +316,7 @@ qv_status qv_nd_store_posix_open(const char *root, unsigned flags, const qv_allo
                  (s->no_fsync ? 0u : QV_ND_CAP_DURABLE);
   s->base.name = "posix";
   s->base.read_at = p_read_at;
+  s->base.read_atv = p_read_atv;
   s->base.size = p_size;
   s->base.list = p_list;
   s->base.writer_open = p_writer_open;
