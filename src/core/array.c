@@ -258,20 +258,27 @@ bool qv_array_get_bool(const qv_array *arr, int64_t i) {
   return qv_bit_get(arr->buffers[1].data, (size_t)(arr->offset + i));
 }
 
+/* The data buffer's bytes; a non-NULL pointer even for an empty (owner-less) buffer, so that
+ * "start + 0" stays defined for arrays whose values are all empty. */
+static const uint8_t *data_or_empty(const qv_buffer *b) {
+  static const uint8_t empty[1];
+  return b->data ? b->data : empty;
+}
+
 void qv_array_get_bytes(const qv_array *arr, int64_t i, const uint8_t **ptr, size_t *len) {
   size_t j = (size_t)(arr->offset + i);
   switch (arr->type->id) {
     case QV_TYPE_BINARY: case QV_TYPE_STRING: {
       int32_t o[2];
       memcpy(o, arr->buffers[1].data + j * 4, 8);
-      *ptr = arr->buffers[2].data + o[0];
+      *ptr = data_or_empty(&arr->buffers[2]) + o[0];
       *len = (size_t)(o[1] - o[0]);
       return;
     }
     case QV_TYPE_LARGE_BINARY: case QV_TYPE_LARGE_STRING: {
       int64_t o[2];
       memcpy(o, arr->buffers[1].data + j * 8, 16);
-      *ptr = arr->buffers[2].data + o[0];
+      *ptr = data_or_empty(&arr->buffers[2]) + o[0];
       *len = (size_t)(o[1] - o[0]);
       return;
     }

@@ -231,6 +231,9 @@ qv_status qv_type_fixed_size_binary(int32_t byte_width, const qv_allocator *a, q
   if (byte_width < 0)
     return qv_error_set(err, QV_E_INVALID, "fixed_size_binary width %d is negative",
                         (int)byte_width);
+  if (byte_width > INT32_MAX / 8) /* the width in bits must fit qv_type_bit_width's int32 */
+    return qv_error_set(err, QV_E_LIMIT, "fixed_size_binary width %d exceeds %d bytes",
+                        (int)byte_width, INT32_MAX / 8);
   QV_TRY(type_alloc(QV_TYPE_FIXED_SIZE_BINARY, a, out, err));
   (*out)->byte_width = byte_width;
   return QV_OK;
@@ -457,7 +460,7 @@ int32_t qv_type_bit_width(const qv_type *t) {
     case QV_TYPE_INTERVAL_DAY_TIME: case QV_TYPE_DECIMAL64: return 64;
     case QV_TYPE_INTERVAL_MONTH_DAY_NANO: case QV_TYPE_DECIMAL128: return 128;
     case QV_TYPE_DECIMAL256: return 256;
-    case QV_TYPE_FIXED_SIZE_BINARY: return t->byte_width * 8;
+    case QV_TYPE_FIXED_SIZE_BINARY: return t->byte_width * 8; /* width <= INT32_MAX/8 */
     case QV_TYPE_DICTIONARY: return qv_type_bit_width(t->index_type);
     default: return 0;
   }

@@ -259,7 +259,9 @@ static qv_status full_offsets(const qv_array *arr, bool large, int64_t cap, cons
 static qv_status full_utf8_offsets(const qv_array *arr, bool large, const char *path,
                                    qv_error *err) {
   if (arr->length == 0) return QV_OK;
-  const uint8_t *o = arr->buffers[1].data, *d = arr->buffers[2].data;
+  static const uint8_t empty_data[1]; /* stands in for an empty data buffer (NULL + 0 is UB) */
+  const uint8_t *o = arr->buffers[1].data;
+  const uint8_t *d = arr->buffers[2].data ? arr->buffers[2].data : empty_data;
   int64_t first = load_off(o, arr->offset, large), last = load_off(o, arr->offset + arr->length, large);
   size_t bad;
   if (qv_array_null_count(arr) == 0) {
