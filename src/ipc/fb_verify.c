@@ -202,7 +202,7 @@ static qv_status verify_field(fv_ctx *c, size_t t, uint16_t vsize, size_t vt, ui
   size_t p = t + o;
   if (p % inl != 0) return bad(c, p, "field is misaligned", d->name);
   if (f->kind == FV_SCALAR) return QV_OK;
-  size_t target;
+  size_t target = 0;
   QV_TRY(follow(c, p, d->name, &target));
   uint32_t n;
   switch ((fv_kind)f->kind) {
@@ -217,7 +217,7 @@ static qv_status verify_field(fv_ctx *c, size_t t, uint16_t vsize, size_t vt, ui
     case FV_VEC_TABLE:
       QV_TRY(vec_check(c, target, 4, 4, 0, d->name, &n));
       for (uint32_t i = 0; i < n; i++) {
-        size_t el;
+        size_t el = 0;
         QV_TRY(follow(c, target + 4 + 4 * (size_t)i, f->table->name, &el));
         QV_TRY(verify_table(c, el, f->table, depth + 1));
       }
@@ -283,7 +283,7 @@ static qv_status verify_root(const qv__fb *fb, const fv_table *root, int max_dep
     return qv_error_set_at(err, QV_E_CORRUPT, fb->base,
                            "metadata FlatBuffer of %zu bytes is too short for a %s", fb->len,
                            root->name);
-  size_t t;
+  size_t t = 0;
   QV_TRY(follow(&c, 0, root->name, &t));
   return verify_table(&c, t, root, 0);
 }
