@@ -166,7 +166,7 @@ static void test_corruptions(void) {
   expect_fail(b, n, QV_E_CORRUPT, "outside");
   /* vtable (soffset of the schema table) pointing before the buffer */
   memcpy(b, F.b, n);
-  { uint32_t v = 0x7FFFFFF0u; for (int i = 0; i < 4; i++) b[sp.schema_table + i] = (uint8_t)(v >> (8 * i)); }
+  { uint32_t v = 0x7FFFFFF0u; for (int i = 0; i < 4; i++) b[sp.schema_table + (size_t)i] = (uint8_t)(v >> (8 * i)); }
   expect_fail(b, n, QV_E_CORRUPT, "vtable");
   /* odd vtable position */
   memcpy(b, F.b, n);

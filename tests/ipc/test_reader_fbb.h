@@ -29,7 +29,7 @@ static inline void tfb_pad(tfb *f, size_t align) {
   while (f->n % align) f->b[f->n++] = 0;
 }
 static inline void tfb_u32(tfb *f, size_t at, uint32_t v) {
-  for (int i = 0; i < 4; i++) f->b[at + i] = (uint8_t)(v >> (8 * i));
+  for (int i = 0; i < 4; i++) f->b[at + (size_t)i] = (uint8_t)(v >> (8 * i));
 }
 static inline void tfb_put(tfb *f, uint64_t v, int size) {
   for (int i = 0; i < size; i++) f->b[f->n++] = (uint8_t)(v >> (8 * i));
@@ -60,8 +60,8 @@ static inline size_t tfb_table(tfb *f, const tf *fs, int n, size_t *pos_of) {
     size_t p = f->n;
     tfb_put(f, (uint64_t)fs[i].v, sz);
     size_t o = p - t;
-    f->b[vt + 4 + 2 * fs[i].slot] = (uint8_t)o;
-    f->b[vt + 5 + 2 * fs[i].slot] = (uint8_t)(o >> 8);
+    f->b[vt + 4 + 2 * (size_t)fs[i].slot] = (uint8_t)o;
+    f->b[vt + 5 + 2 * (size_t)fs[i].slot] = (uint8_t)(o >> 8);
     if (pos_of) pos_of[i] = p;
   }
   size_t tsize = f->n - t;
