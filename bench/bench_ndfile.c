@@ -183,7 +183,7 @@ int qv_bench_ndfile(int quick) {
     /* the same write (no fsync) and full read with encode / checksum + decode spread over 2
      * threads (opts.threads) */
     double tr2 = 0, tw2 = 0;
-    if (s == QV_OK && ids[c] != QV_ND_CODEC_NONE) { /* threads encode: nothing to do for none */
+    if (s == QV_OK) { /* none too: gather, statistics and checksum of whole chunks run in parallel */
       qv_nd_options o2 = o;
       o2.threads = 2;
       char name2[80];

@@ -25,6 +25,7 @@
 #include "quiver/alloc.h"
 #include "quiver/array.h"
 #include "quiver/buffer.h"
+#include "quiver/cdata.h"
 #include "quiver/status.h"
 #include "quiver/table.h"
 #include "quiver/type.h"
@@ -103,6 +104,57 @@ QV_API const qv_schema *qv_ipc_decoder_schema(const qv_ipc_decoder *d);
 QV_API const qv_metadata *qv_ipc_decoder_batch_metadata(const qv_ipc_decoder *d);
 /* Decodes until the schema is known. QV_OK, QV_NEED_MORE, or an error as for _next. */
 QV_API qv_status qv_ipc_decoder_read_schema(qv_ipc_decoder *d, qv_error *err);
+
+/* ---- blocking stream reader over a file descriptor ----------------------------------------- */
+
+/* Reads an IPC stream from a file descriptor (a pipe, socket, terminal or regular file) with
+ * blocking read(2) calls, handing out each record batch as soon as its bytes have arrived. It
+ * reads in chunks of at least 64 KiB (more when the next message is larger: a message is never
+ * split over two chunks), feeds them to a qv_ipc_decoder zero-copy, and the batches it returns
+ * reference those chunks — bytes are copied only when a partial message has to move to a larger
+ * chunk. Memory held is therefore the batches the caller still holds plus one chunk; every size
+ * is bounded by the limits in the read options. The fd must be in blocking mode (EAGAIN from
+ * a non-blocking fd is reported as QV_E_IO). Bytes after the end-of-stream marker that were
+ * already read are dropped. One thread at a time. */
+typedef struct qv_ipc_fd_reader qv_ipc_fd_reader;
+
+/* Opens a reader on `fd` and reads until the schema message has been decoded (blocking).
+ * `opts` NULL = defaults; `a` NULL = default allocator. The fd stays the caller's: it is never
+ * closed. Statuses: QV_OK; QV_E_IO (read(2) failed: the message has strerror; EINTR is retried);
+ * QV_E_CORRUPT (input ends before the schema, or is malformed: qv_error.offset is the byte
+ * offset in the stream); QV_E_UNSUPPORTED, QV_E_LIMIT, QV_E_NOMEM, QV_E_INVALID. */
+QV_API qv_status qv_ipc_fd_reader_open(int fd, const qv_ipc_read_options *opts,
+                                       const qv_allocator *a, qv_ipc_fd_reader **out,
+                                       qv_error *err);
+/* Like qv_ipc_fd_reader_open when the first `prefix_len` bytes of the stream have already been
+ * read from `fd` (e.g. to sniff the format): they are taken (copied) as the stream's start. */
+QV_API qv_status qv_ipc_fd_reader_open_prefixed(int fd, const void *prefix, size_t prefix_len,
+                                                const qv_ipc_read_options *opts,
+                                                const qv_allocator *a, qv_ipc_fd_reader **out,
+                                                qv_error *err);
+/* The stream's schema (borrowed, valid until _free). */
+QV_API const qv_schema *qv_ipc_fd_reader_schema(const qv_ipc_fd_reader *r);
+/* Blocks until the next record batch has arrived. Returns
+ *  QV_OK   *out is a new batch (caller owns one reference);
+ *  QV_EOF  at the end-of-stream marker, or at end of input on a message boundary (a stream
+ *          may end without the marker); every later call returns QV_EOF again;
+ *  <0      QV_E_CORRUPT (including a stream truncated inside a message: the message names the
+ *          byte offset of the incomplete message, also in qv_error.offset), QV_E_IO,
+ *          QV_E_UNSUPPORTED, QV_E_LIMIT, QV_E_NOMEM. Errors are final: later calls return
+ *          QV_E_STATE. */
+QV_API qv_status qv_ipc_fd_reader_next(qv_ipc_fd_reader *r, qv_batch **out, qv_error *err);
+/* Custom metadata of the batch last returned (borrowed, valid until the next _next / _free). */
+QV_API const qv_metadata *qv_ipc_fd_reader_batch_metadata(const qv_ipc_fd_reader *r);
+/* Bytes read from the fd so far (the prefix included). */
+QV_API uint64_t qv_ipc_fd_reader_bytes_read(const qv_ipc_fd_reader *r);
+/* Frees the reader (accepts NULL); does not close the fd. Batches handed out stay valid. */
+QV_API void qv_ipc_fd_reader_free(qv_ipc_fd_reader *r);
+/* Turns the reader (CONSUMED: on success it belongs to *out and is freed by
+ * qv_batch_reader_release) into a qv_batch_reader, e.g. to export the fd stream as an
+ * ArrowArrayStream with qv_batch_reader_export. QV_E_INVALID for NULL arguments (then
+ * the reader is freed). */
+QV_API qv_status qv_ipc_fd_reader_to_batch_reader(qv_ipc_fd_reader *r, qv_batch_reader *out,
+                                                  qv_error *err);
 
 /* ---- whole inputs ------------------------------------------------------------------------ */
 

@@ -212,7 +212,9 @@ typedef struct qv_nd_limits {
 
 typedef struct qv_nd_options {
   const qv_allocator *alloc;  /* NULL: default */
-  size_t cache_bytes;         /* budget of the decoded-chunk LRU cache; default 64 MiB; 0: none */
+  size_t cache_bytes;         /* budget of the decoded-chunk LRU cache; default 64 MiB; 0: none.
+                                 A qv_nd_read of 32 MiB or more that exceeds the budget does not
+                                 go through it (a scan would only evict it) */
   size_t max_pending_bytes;   /* a write that leaves more unflushed chunk bytes flushes; 256 MiB */
   unsigned threads;           /* worker threads a region read spreading over many chunks may use
                                  (checksum + decode in parallel); 0 or 1: the calling thread only

@@ -10,12 +10,51 @@
 /* How a buffer's elements are byte-swapped from big-endian input. */
 typedef enum swap_kind { SW_NONE, SW_2, SW_4, SW_8, SW_16, SW_32, SW_MDN, SW_VIEW } swap_kind;
 
+/* Decoding state. Names for messages (the batch, the column path) are formatted only when an
+ * error is reported, never on the success path. */
 typedef struct bctx {
   qv__ipc_body_ctx *c;
   qv_error *err;
-  char path[256];
-  int depth;
+  const char *root;  /* top-level field name ("(dictionary)" for dictionary values) */
+  int32_t root_index; /* its index in the schema, -1 for none */
+  int depth;          /* nested fields entered below the root */
+  const qv_field *stack[QV_VALIDATE_MAX_DEPTH];
+  char path[256];     /* scratch for bpath() */
 } bctx;
+
+static void bctx_init(bctx *b, qv__ipc_body_ctx *c, qv_error *err) {
+  b->c = c;
+  b->err = err;
+  b->root = NULL;
+  b->root_index = -1;
+  b->depth = 0;
+  b->path[0] = '\0';
+}
+
+/* "record batch 3" / "dictionary id 7". */
+static const char *what(qv__ipc_body_ctx *c) {
+  if (!c->what[0]) snprintf(c->what, sizeof c->what, "record batch %lld", (long long)c->batch_index);
+  return c->what;
+}
+
+/* The current column path: "'a' (index 2).'item'" (formatted on demand). */
+static const char *bpath(bctx *b) {
+  size_t n = 0;
+  b->path[0] = '\0';
+  if (b->root) {
+    if (b->root_index >= 0)
+      snprintf(b->path, sizeof b->path, "'%s' (index %d)", b->root, b->root_index);
+    else
+      snprintf(b->path, sizeof b->path, "'%s'", b->root);
+  }
+  int d = b->depth < QV_VALIDATE_MAX_DEPTH ? b->depth : QV_VALIDATE_MAX_DEPTH;
+  for (int i = 0; i < d; i++) {
+    n = strlen(b->path);
+    if (n + 1 >= sizeof b->path) break;
+    snprintf(b->path + n, sizeof b->path - n, "%s'%s'", n ? "." : "", b->stack[i]->name);
+  }
+  return b->path;
+}
 
 static qv_status berr(bctx *b, qv_status code, int64_t at, const char *fmt, ...) QV_PRINTF(4, 5);
 static qv_status berr(bctx *b, qv_status code, int64_t at, const char *fmt, ...) {
@@ -24,7 +63,7 @@ static qv_status berr(bctx *b, qv_status code, int64_t at, const char *fmt, ...)
   va_start(ap, fmt);
   vsnprintf(msg, sizeof msg, fmt, ap);
   va_end(ap);
-  return qv_error_set_at(b->err, code, at, "%s, column %s: %s", b->c->what, b->path, msg);
+  return qv_error_set_at(b->err, code, at, "%s, column %s: %s", what(b->c), bpath(b), msg);
 }
 
 static qv_status next_node(bctx *b, int64_t *len, int64_t *nulls) {
@@ -113,14 +152,16 @@ static qv_status empty_view(bctx *b, size_t off, qv_buffer *out) {
   return qv_buffer_wrap(anchor, 0, NULL, NULL, b->c->alloc, out, b->err);
 }
 
-/* The next buffer as a qv_buffer: decompressed, byte-swapped, aligned to `align`. */
-static qv_status next_buffer(bctx *b, size_t align, swap_kind sw, qv_buffer *out) {
+/* The next buffer as a qv_buffer: decompressed, byte-swapped, aligned to `align`. An empty
+ * buffer is an empty view, or (absent_if_empty: a validity bitmap) the zero buffer. */
+static qv_status next_buffer_ex(bctx *b, size_t align, swap_kind sw, qv_buffer *out,
+                                bool absent_if_empty) {
   qv__ipc_body_ctx *c = b->c;
   int64_t off, len;
   memset(out, 0, sizeof *out);
   uint32_t idx = c->buf_i;
   QV_TRY(next_span(b, &off, &len));
-  if (len == 0) return empty_view(b, (size_t)off, out);
+  if (len == 0) return absent_if_empty ? QV_OK : empty_view(b, (size_t)off, out);
   qv_buffer raw;
   QV_TRY(qv_buffer_slice(c->body, (size_t)off, (size_t)len, &raw, b->err));
   bool fresh = false;
@@ -129,14 +170,14 @@ static qv_status next_buffer(bctx *b, size_t align, swap_kind sw, qv_buffer *out
     qv_status s = qv__ipc_decompress(c->meta->codec, &raw, &c->budget, c->alloc, &dec, b->err);
     qv_buffer_unref(&raw);
     if (s < 0) {
-      qv_error_prefix(b->err, "%s, column %s, buffer %u (body offset %lld): ", c->what, b->path,
+      qv_error_prefix(b->err, "%s, column %s, buffer %u (body offset %lld): ", what(c), bpath(b),
                       idx, (long long)off);
       if (b->err && b->err->offset < 0) b->err->offset = c->body_at + off;
       return s;
     }
     if (dec.len == 0) {
       qv_buffer_unref(&dec);
-      return empty_view(b, (size_t)off, out);
+      return absent_if_empty ? QV_OK : empty_view(b, (size_t)off, out);
     }
     fresh = !(dec.data >= c->body->data && dec.data < c->body->data + c->body->len);
     raw = dec;
@@ -153,6 +194,10 @@ static qv_status next_buffer(bctx *b, size_t align, swap_kind sw, qv_buffer *out
   if (c->swap && sw != SW_NONE) swap_buffer((uint8_t *)raw.data, raw.len, sw);
   *out = raw;
   return QV_OK;
+}
+
+static qv_status next_buffer(bctx *b, size_t align, swap_kind sw, qv_buffer *out) {
+  return next_buffer_ex(b, align, sw, out, false);
 }
 
 static qv_status skip_buffers(bctx *b, uint32_t n) {
@@ -202,23 +247,20 @@ static void fixed_layout(const qv_type *t, swap_kind *sw, size_t *align) {
 static qv_status decode(bctx *b, const qv_type *t, int64_t dict_id, qv_array **out);
 static qv_status skip(bctx *b, const qv_type *t);
 
-static qv_status push_path(bctx *b, const char *name, size_t *saved) {
-  *saved = strlen(b->path);
-  snprintf(b->path + *saved, sizeof b->path - *saved, "%s'%s'", *saved ? "." : "", name);
-  if (++b->depth > QV_VALIDATE_MAX_DEPTH)
+static qv_status push_path(bctx *b, const qv_field *f) {
+  if (b->depth >= QV_VALIDATE_MAX_DEPTH) {
+    b->depth++;
     return berr(b, QV_E_LIMIT, -1, "nested deeper than %d", QV_VALIDATE_MAX_DEPTH);
+  }
+  b->stack[b->depth++] = f;
   return QV_OK;
 }
-static void pop_path(bctx *b, size_t saved) {
-  b->path[saved] = '\0';
-  b->depth--;
-}
+static void pop_path(bctx *b) { b->depth--; }
 
 static qv_status decode_child(bctx *b, const qv_field *f, qv_array **out) {
-  size_t saved;
-  qv_status s = push_path(b, f->name, &saved);
+  qv_status s = push_path(b, f);
   if (s == QV_OK) s = decode(b, f->type, f->dictionary_id, out);
-  pop_path(b, saved);
+  pop_path(b);
   return s;
 }
 
@@ -243,7 +285,7 @@ static qv_status decode(bctx *b, const qv_type *t, int64_t dict_id, qv_array **o
       (lt->id == QV_TYPE_SPARSE_UNION || lt->id == QV_TYPE_DENSE_UNION) &&
       c->version < QV_FB_METADATA_V5;
   if (has_validity) {
-    QV_TRY_GOTO(s, next_buffer(b, 1, SW_NONE, &bufs[0]), fail);
+    QV_TRY_GOTO(s, next_buffer_ex(b, 1, SW_NONE, &bufs[0], true), fail);
     nb = 1;
     if (bufs[0].len == 0) {
       qv_buffer_unref(&bufs[0]); /* no bitmap: the empty buffer means "all valid" */
@@ -367,7 +409,7 @@ static qv_status decode(bctx *b, const qv_type *t, int64_t dict_id, qv_array **o
     if (s < 0) {
       if (s == QV_E_INVALID && b->err) b->err->code = QV_E_CORRUPT;
       if (s == QV_E_INVALID) s = QV_E_CORRUPT;
-      qv_error_prefix(b->err, "%s, column %s: ", c->what, b->path);
+      qv_error_prefix(b->err, "%s, column %s: ", what(c), bpath(b));
     }
   }
 fail:
@@ -412,12 +454,11 @@ static qv_status skip(bctx *b, const qv_type *t) {
 static qv_status finish_check(bctx *b) {
   qv__ipc_body_ctx *c = b->c;
   const qv__ipc_batch_meta *m = c->meta;
-  b->path[0] = '\0';
   if (c->node_i != m->n_nodes || c->buf_i != m->n_buffers || c->var_i != m->n_variadic)
     return qv_error_set_at(b->err, QV_E_CORRUPT, m->fb->base,
                            "%s: metadata has %u field nodes, %u buffers and %u variadic counts; "
                            "the schema uses %u, %u and %u",
-                           c->what, m->n_nodes, m->n_buffers, m->n_variadic, c->node_i, c->buf_i,
+                           what(c), m->n_nodes, m->n_buffers, m->n_variadic, c->node_i, c->buf_i,
                            c->var_i);
   return QV_OK;
 }
@@ -428,19 +469,47 @@ static void ctx_start(qv__ipc_body_ctx *c) {
   c->budget = lim > 0 ? lim : -1;
 }
 
+/* True when full validation of `arr` (already checked structurally by qv_array_new, which
+ * runs the MINIMAL checks) would check nothing more: a fixed-width or boolean array without a
+ * validity bitmap, children or dictionary — FULL adds only the bitmap's null count and the
+ * content checks of variable-size, nested, dictionary, union and run-end types. */
+static bool full_is_minimal(const qv_array *arr) {
+  if (arr->n_children != 0 || arr->dictionary) return false;
+  if (arr->n_buffers > 0 && arr->buffers[0].data) return false; /* bitmap: null count check */
+  switch (arr->type->id) {
+    case QV_TYPE_BINARY: case QV_TYPE_LARGE_BINARY: case QV_TYPE_STRING:
+    case QV_TYPE_LARGE_STRING: case QV_TYPE_LIST: case QV_TYPE_LARGE_LIST: case QV_TYPE_MAP:
+    case QV_TYPE_LIST_VIEW: case QV_TYPE_LARGE_LIST_VIEW: case QV_TYPE_BINARY_VIEW:
+    case QV_TYPE_STRING_VIEW: case QV_TYPE_DICTIONARY: case QV_TYPE_SPARSE_UNION:
+    case QV_TYPE_DENSE_UNION: case QV_TYPE_RUN_END_ENCODED: case QV_TYPE_STRUCT:
+    case QV_TYPE_FIXED_SIZE_LIST:
+      return false;
+    default:
+      return true;
+  }
+}
+
+/* Up to this many columns, the per-batch column array lives on the stack. */
+#define QV__STACK_COLS 32
+
 qv_status qv__ipc_batch_decode(qv__ipc_body_ctx *c, const qv_schema *schema,
                                const int32_t *columns, size_t n_columns, qv_batch **out,
                                qv_error *err) {
-  bctx b = {c, err, "", 0};
+  bctx b;
+  bctx_init(&b, c, err);
   ctx_start(c);
   int32_t nf = schema->n_fields;
   size_t ncol = columns ? n_columns : (size_t)nf;
   qv_status s = QV_OK;
+  qv_array *stack_all[QV__STACK_COLS];
   qv_array **all = NULL;  /* decoded arrays by schema position */
-  qv_array **cols = NULL; /* in output order */
+  qv_array **cols = NULL; /* in output order (== all without a projection) */
   qv_field **pf = NULL;
   qv_schema *ps = NULL;
-  if (nf > 0) {
+  if (nf > 0 && nf <= QV__STACK_COLS) {
+    all = stack_all;
+    memset(all, 0, sizeof *all * (size_t)nf);
+  } else if (nf > 0) {
     all = qv_mem_calloc(c->alloc, sizeof *all * (size_t)nf, _Alignof(qv_array *));
     if (!all) return qv__nomem(err, "batch columns", sizeof *all * (size_t)nf);
   }
@@ -468,34 +537,40 @@ qv_status qv__ipc_batch_decode(qv__ipc_body_ctx *c, const qv_schema *schema,
   }
   for (int32_t i = 0; i < nf; i++) {
     const qv_field *f = schema->fields[i];
-    snprintf(b.path, sizeof b.path, "'%s' (index %d)", f->name, i);
+    b.root = f->name;
+    b.root_index = i;
     if (!columns || want[i])
       QV_TRY_GOTO(s, decode(&b, f->type, f->dictionary_id, &all[i]), done);
     else
       QV_TRY_GOTO(s, skip(&b, f->type), done);
   }
+  b.root = NULL;
   QV_TRY_GOTO(s, finish_check(&b), done);
-  if (ncol) {
+  if (!columns) {
+    cols = all;
+  } else if (ncol) {
     cols = qv_mem_calloc(c->alloc, sizeof *cols * ncol, _Alignof(qv_array *));
     if (!cols) {
       s = qv__nomem(err, "batch columns", sizeof *cols * ncol);
       goto done;
     }
+    for (size_t i = 0; i < ncol; i++) {
+      cols[i] = all[columns[i]];
+      all[columns[i]] = NULL;
+    }
   }
   for (size_t i = 0; i < ncol; i++) {
     int32_t k = columns ? columns[i] : (int32_t)i;
-    cols[i] = all[k];
-    all[k] = NULL;
     if (cols[i]->length != c->meta->length) {
       s = qv_error_set_at(err, QV_E_CORRUPT, c->meta->fb->base,
-                          "%s: column '%s' has %lld rows, the batch %lld", c->what,
+                          "%s: column '%s' has %lld rows, the batch %lld", what(c),
                           schema->fields[k]->name, (long long)cols[i]->length,
                           (long long)c->meta->length);
       goto done;
     }
-    if (c->opts->validate == QV_VALIDATE_FULL) {
+    if (c->opts->validate == QV_VALIDATE_FULL && !full_is_minimal(cols[i])) {
       char root[200];
-      snprintf(root, sizeof root, "%s, column '%s'", c->what, schema->fields[k]->name);
+      snprintf(root, sizeof root, "%s, column '%s'", what(c), schema->fields[k]->name);
       s = qv_array_validate_named(cols[i], QV_VALIDATE_FULL, root, err);
       if (s < 0) {
         if (err && err->offset < 0) err->offset = c->body_at; /* the message body */
@@ -524,15 +599,18 @@ qv_status qv__ipc_batch_decode(qv__ipc_body_ctx *c, const qv_schema *schema,
   if (cols) memset(cols, 0, sizeof *cols * ncol); /* consumed */
   if (s == QV_E_INVALID || s == QV_E_TYPE) {
     if (err) err->code = QV_E_CORRUPT;
-    qv_error_prefix(err, "%s: ", c->what);
+    qv_error_prefix(err, "%s: ", what(c));
     s = QV_E_CORRUPT;
   }
 done:
   if (want) qv_mem_free(c->alloc, want, (size_t)nf, 1);
   for (int32_t i = 0; all && i < nf; i++) qv_array_unref(all[i]);
-  if (all) qv_mem_free(c->alloc, all, sizeof *all * (size_t)nf, _Alignof(qv_array *));
-  for (size_t i = 0; cols && i < ncol; i++) qv_array_unref(cols[i]);
-  if (cols) qv_mem_free(c->alloc, cols, sizeof *cols * ncol, _Alignof(qv_array *));
+  if (all && all != stack_all)
+    qv_mem_free(c->alloc, all, sizeof *all * (size_t)nf, _Alignof(qv_array *));
+  if (cols && cols != all) {
+    for (size_t i = 0; i < ncol; i++) qv_array_unref(cols[i]);
+    qv_mem_free(c->alloc, cols, sizeof *cols * ncol, _Alignof(qv_array *));
+  }
   if (pf) qv_mem_free(c->alloc, pf, sizeof *pf * ncol, _Alignof(qv_field *));
   qv_schema_unref(ps);
   return s;
@@ -563,7 +641,9 @@ qv_status qv__ipc_dict_decode(qv__ipc_body_ctx *c, const qv__fb *fb, uint32_t db
   QV_TRY(qv__ipc_batch_meta_read(fb, rb, &c->opts->limits, &meta, err));
   c->meta = &meta;
   ctx_start(c);
-  bctx b = {c, err, "'(dictionary)'", 0};
+  bctx b;
+  bctx_init(&b, c, err);
+  b.root = "(dictionary)";
   qv_array *vals = NULL;
   qv_status s = decode(&b, slot->value_type, -1, &vals);
   if (s == QV_OK) s = finish_check(&b);

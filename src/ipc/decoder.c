@@ -157,6 +157,23 @@ const qv_metadata *qv_ipc_decoder_batch_metadata(const qv_ipc_decoder *d) {
   return d ? &d->batch_md : NULL;
 }
 
+/* Replaces the queued (unconsumed) input by `b`, whose first bytes must be those same
+ * unconsumed bytes (b->len >= the bytes queued): used by the fd reader to keep every partial
+ * message in one contiguous chunk, so that it is decoded zero-copy. */
+qv_status qv__ipc_decoder_set_input(qv_ipc_decoder *d, const qv_buffer *b, qv_error *err) {
+  QV_TRY(state_check(d, err));
+  if (d->input_done || d->eos)
+    return qv_error_set(err, QV_E_STATE, "IPC decoder: input fed after the end of the stream");
+  if (b->len < d->avail)
+    return qv_error_set(err, QV_E_INVALID, "IPC decoder: replacement input is shorter than "
+                        "the %llu bytes queued", (unsigned long long)d->avail);
+  for (size_t i = d->head; i < d->n; i++) qv_buffer_unref(&d->chunks[i]);
+  d->head = d->n = 0;
+  d->head_off = 0;
+  d->avail = 0;
+  return qv_ipc_decoder_feed(d, b, err);
+}
+
 /* Copies queue bytes [off, off+len) into dst (caller checked they are available). */
 static void queue_copy(const qv_ipc_decoder *d, uint64_t off, uint8_t *dst, size_t len) {
   if (len == 0) return;
@@ -306,7 +323,7 @@ static qv_status step(qv_ipc_decoder *d, qv_batch **out, qv_error *err) {
         break;
       }
       qv__ipc_batch_meta bm;
-      snprintf(c.what, sizeof c.what, "record batch %lld", (long long)d->n_batches);
+      c.batch_index = d->n_batches; /* c.what stays empty: named lazily on error */
       s = qv__ipc_batch_meta_read(&msg.fb, msg.header, lim, &bm, err);
       if (s < 0) break;
       c.meta = &bm;

@@ -281,7 +281,9 @@ qv_status qv_ipc_file_read_batch(qv_ipc_file *f, int64_t i, const int32_t *colum
   int64_t at;
   QV_TRY(batch_block(f, i, &msg, &body, &at, err));
   qv_status s = QV_OK;
-  if (f->si.dicts.n > 0) {
+  bool all_loaded = true; /* then there is nothing to collect per batch */
+  for (int32_t k = 0; k < f->si.dicts.n && all_loaded; k++) all_loaded = f->si.dicts.slots[k].loaded;
+  if (!all_loaded) {
     bool *want = qv_mem_calloc(&f->alloc, sizeof *want * (size_t)f->si.dicts.n, 1);
     if (!want) {
       qv_buffer_unref(&body);
@@ -309,7 +311,7 @@ qv_status qv_ipc_file_read_batch(qv_ipc_file *f, int64_t i, const int32_t *colum
       c.version = msg.version;
       c.swap = f->si.big_endian;
       c.dicts = &f->si.dicts;
-      snprintf(c.what, sizeof c.what, "record batch %lld", (long long)i);
+      c.batch_index = i; /* c.what stays empty: named lazily on error */
       s = qv__ipc_batch_decode(&c, sc, columns, n_columns, out, err);
     }
   }

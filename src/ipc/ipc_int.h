@@ -80,6 +80,10 @@ qv_status qv__ipc_frame_peek(const uint8_t *p, size_t avail, int64_t at,
                              const qv_ipc_limits *lim, qv__ipc_frame *fr, size_t *need,
                              qv_error *err);
 
+/* fd reader support (decoder.c): replaces the decoder's unconsumed input by `b`, which must
+ * begin with those same bytes (and may hold more). QV_E_STATE, QV_E_INVALID, QV_E_NOMEM. */
+qv_status qv__ipc_decoder_set_input(qv_ipc_decoder *d, const qv_buffer *b, qv_error *err);
+
 /* A parsed (verified) Message. */
 typedef struct qv__ipc_msg {
   qv__fb fb;
@@ -163,7 +167,9 @@ typedef struct qv__ipc_body_ctx {
   int16_t version;
   bool swap;              /* big-endian input */
   qv__ipc_dicts *dicts;
-  char what[64];          /* "record batch 3", "dictionary id 7" */
+  char what[64];          /* "dictionary id 7"; empty: "record batch <batch_index>", formatted
+                             only when an error message needs it */
+  int64_t batch_index;
   /* cursors (internal) */
   uint32_t node_i, buf_i, var_i;
   int64_t budget;         /* decompressed bytes left (<0: unlimited) */

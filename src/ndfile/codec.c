@@ -76,6 +76,39 @@ qv_status qv_nd_codec_find(const char *name, uint32_t *id, qv_error *err) {
   return s;
 }
 
+/* Zstd contexts kept per thread (freed when the thread exits): creating one per chunk costs a
+ * few percent of the time of a 4 MiB chunk. NULL when they cannot be had: one-shot calls. */
+typedef struct zctx {
+  ZSTD_CCtx *c;
+  ZSTD_DCtx *d;
+} zctx;
+static pthread_once_t zonce = PTHREAD_ONCE_INIT;
+static pthread_key_t zkey;
+static bool zkey_ok;
+
+static void zctx_free(void *p) {
+  zctx *z = p;
+  ZSTD_freeCCtx(z->c);
+  ZSTD_freeDCtx(z->d);
+  qv_mem_free(NULL, z, sizeof *z, 0);
+}
+static void zkey_init(void) { zkey_ok = pthread_key_create(&zkey, zctx_free) == 0; }
+
+static zctx *zctx_get(void) {
+  pthread_once(&zonce, zkey_init);
+  if (!zkey_ok) return NULL;
+  zctx *z = pthread_getspecific(zkey);
+  if (!z) {
+    z = qv_mem_calloc(NULL, sizeof *z, 0);
+    if (!z) return NULL;
+    if (pthread_setspecific(zkey, z) != 0) {
+      qv_mem_free(NULL, z, sizeof *z, 0);
+      return NULL;
+    }
+  }
+  return z;
+}
+
 bool qv__nd_codec_known(uint32_t id) { return id <= 2 || find_user(id) != NULL; }
 
 size_t qv__nd_codec_bound(uint32_t id, size_t len, qv_error *err) {
@@ -115,7 +148,10 @@ qv_status qv__nd_encode(uint32_t id, int level, const void *src, size_t len, voi
       return QV_OK;
     }
     case QV_ND_CODEC_ZSTD: {
-      size_t n = ZSTD_compress(dst, cap, src, len, level ? level : 3);
+      zctx *z = zctx_get();
+      if (z && !z->c) z->c = ZSTD_createCCtx();
+      size_t n = z && z->c ? ZSTD_compressCCtx(z->c, dst, cap, src, len, level ? level : 3)
+                           : ZSTD_compress(dst, cap, src, len, level ? level : 3);
       if (ZSTD_isError(n))
         return qv_error_set(err, QV_E_IO, "zstd compression failed: %s", ZSTD_getErrorName(n));
       *out_len = n;
@@ -146,7 +182,10 @@ qv_status qv__nd_decode(uint32_t id, const void *src, size_t len, void *dst, siz
       return QV_OK;
     }
     case QV_ND_CODEC_ZSTD: {
-      size_t n = ZSTD_decompress(dst, raw_len, src, len);
+      zctx *z = zctx_get();
+      if (z && !z->d) z->d = ZSTD_createDCtx();
+      size_t n = z && z->d ? ZSTD_decompressDCtx(z->d, dst, raw_len, src, len)
+                           : ZSTD_decompress(dst, raw_len, src, len);
       if (ZSTD_isError(n) || n != raw_len)
         return qv_error_set(err, QV_E_CORRUPT, "zstd frame does not decode to %zu bytes%s%s",
                             raw_len, ZSTD_isError(n) ? ": " : "",

@@ -16,6 +16,13 @@
 #define XXH_VECTOR XXH_AVX2
 #include <xxhash.h>
 static uint64_t hash_avx2(const void *p, size_t n) { return (uint64_t)XXH3_64bits(p, n); }
+static void hasher_reset_avx2(void *st) { XXH3_64bits_reset((XXH3_state_t *)st); }
+static void hasher_update_avx2(void *st, const void *p, size_t n) {
+  XXH3_64bits_update((XXH3_state_t *)st, p, n);
+}
+static uint64_t hasher_digest_avx2(const void *st) {
+  return (uint64_t)XXH3_64bits_digest((const XXH3_state_t *)st);
+}
 static uint64_t hash_runs_avx2(const qv_nd_iovec *iov, size_t n) {
   XXH3_state_t st;
   XXH3_64bits_reset(&st);
@@ -51,6 +58,38 @@ uint64_t qv__nd_hash_runs(const qv_nd_iovec *iov, size_t n) {
   XXH3_64bits_reset(&st);
   for (size_t i = 0; i < n; i++) XXH3_64bits_update(&st, iov[i].base, iov[i].len);
   return (uint64_t)XXH3_64bits_digest(&st);
+}
+
+_Static_assert(sizeof(XXH3_state_t) <= sizeof(((nd_hasher *)0)->state), "nd_hasher state too small");
+_Static_assert(_Alignof(XXH3_state_t) <= 64, "nd_hasher state under-aligned");
+
+void qv__nd_hasher_init(nd_hasher *h) {
+  h->avx2 = 0;
+#ifdef ND_HASH_AVX2
+  if (__builtin_cpu_supports("avx2")) {
+    h->avx2 = 1;
+    hasher_reset_avx2(h->state);
+    return;
+  }
+#endif
+  XXH3_64bits_reset((XXH3_state_t *)(void *)h->state);
+}
+
+void qv__nd_hasher_update(nd_hasher *h, const void *p, size_t n) {
+#ifdef ND_HASH_AVX2
+  if (h->avx2) {
+    hasher_update_avx2(h->state, p, n);
+    return;
+  }
+#endif
+  XXH3_64bits_update((XXH3_state_t *)(void *)h->state, p, n);
+}
+
+uint64_t qv__nd_hasher_digest(nd_hasher *h) {
+#ifdef ND_HASH_AVX2
+  if (h->avx2) return hasher_digest_avx2(h->state);
+#endif
+  return (uint64_t)XXH3_64bits_digest((const XXH3_state_t *)(const void *)h->state);
 }
 
 uint64_t qv__nd_hash(const void *p, size_t n) {

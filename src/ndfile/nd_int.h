@@ -108,6 +108,15 @@ uint64_t qv__nd_hash(const void *p, size_t n);
 uint64_t qv__nd_hash_generic(const void *p, size_t n); /* without the AVX2 path (tests) */
 /* The checksum of the concatenation of n buffers (equal to qv__nd_hash of the joined bytes). */
 uint64_t qv__nd_hash_runs(const qv_nd_iovec *iov, size_t n);
+/* Incremental checksum: init, update over consecutive pieces, digest (equal to qv__nd_hash of
+ * the joined bytes). The state is opaque storage for an XXH3 state. */
+typedef struct nd_hasher {
+  _Alignas(64) uint8_t state[768];
+  int avx2;
+} nd_hasher;
+void qv__nd_hasher_init(nd_hasher *h);
+void qv__nd_hasher_update(nd_hasher *h, const void *p, size_t n);
+uint64_t qv__nd_hasher_digest(nd_hasher *h);
 /* "P/layer-%020llu.qnd" into buf. */
 void qv__nd_layer_name(char *buf, size_t cap, const char *path, uint64_t seq);
 /* Parses the layer number out of an object name under P/; false when not a layer name. */
@@ -122,6 +131,10 @@ uint64_t qv__nd_chunk_extent(const nd_meta *m, uint64_t c, uint64_t *origin, uin
 /* Statistics of a raw chunk. */
 void qv__nd_chunk_stats(const nd_meta *m, const uint8_t *raw, size_t raw_len, uint64_t nelem,
                         nd_chunk_ent *e);
+/* Folds the statistics `seg` of a following piece of whole elements of the same fixed-width
+ * chunk into `acc` (start from acc zeroed): the result equals qv__nd_chunk_stats over the
+ * joined pieces. */
+void qv__nd_chunk_stats_merge(const nd_meta *m, nd_chunk_ent *acc, const nd_chunk_ent *seg);
 
 /* ---- codecs ---- */
 size_t qv__nd_codec_bound(uint32_t id, size_t len, qv_error *err); /* 0 + err: unknown */
@@ -155,5 +168,11 @@ size_t qv__nd_cache_budget(const nd_cache *c);
 void qv__nd_copy_box(uint32_t rank, size_t width, const uint8_t *src, const uint64_t *src_shape,
                      const uint64_t *src_start, uint8_t *dst, const uint64_t *dst_shape,
                      const uint64_t *dst_start, const uint64_t *count);
+/* The same with cache-bypassing stores: for outputs much larger than the caches, where it
+ * saves the read-for-ownership of every destination line (plain memcpy elsewhere). */
+void qv__nd_copy_box_stream(uint32_t rank, size_t width, const uint8_t *src,
+                            const uint64_t *src_shape, const uint64_t *src_start, uint8_t *dst,
+                            const uint64_t *dst_shape, const uint64_t *dst_start,
+                            const uint64_t *count);
 
 #endif

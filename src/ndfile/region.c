@@ -109,7 +109,7 @@ static qv_status get_chunk(qv_nd_file *f, const nd_res *r, uint64_t c, chunk_ref
   memset(out, 0, sizeof *out);
   if (r->pend) {
     nd_pchunk *pc = qv__nd_pend_chunk(r->pend, c, NULL);
-    if (pc && pc->enc) {
+    if (pc && pc->enc && pc->ent.codec != QV_ND_CODEC_NONE) {
       QV_TRY(pchunk_decode(f, pc, &out->owned, err));
       out->data = out->owned;
       out->len = (size_t)pc->ent.raw_len;
@@ -318,7 +318,13 @@ typedef struct rctx {
   const uint64_t *start, *shape;
   uint8_t *out;
   const uint8_t *in;
+  bool stream; /* reads: the output is far larger than the caches (see ND_STREAM_MIN) */
 } rctx;
+
+/* A region read whose output is at least this large copies chunks into it with cache-bypassing
+ * stores, and does not go through the decoded-chunk cache when it exceeds the cache budget
+ * (such a scan would only evict everything else). */
+#define ND_STREAM_MIN ((size_t)32 << 20)
 
 /* An uncompressed whole chunk whose rows land apart in the output: read straight into those
  * rows with one scattered read and check the checksum over them — no intermediate copy.
@@ -394,7 +400,8 @@ static qv_status read_one(void *vc, uint64_t c, const uint64_t *org, const uint6
   bool pending = x->r->pend && qv__nd_pend_chunk(x->r->pend, c, NULL);
   const nd_layer *L;
   const nd_chunk_ent *ce = pending ? NULL : find_stored(x->r, c, &L);
-  if (ce && ce->raw_len / 4 >= qv__nd_cache_budget(x->f->cache)) {
+  size_t budget = qv__nd_cache_budget(x->f->cache);
+  if (ce && (ce->raw_len / 4 >= budget || x->stream)) {
     nd_cached h;
     if (!qv__nd_cache_get(x->f->cache, L->seq, ce->offset, &h)) {
       if (direct) {
@@ -402,7 +409,9 @@ static qv_status read_one(void *vc, uint64_t c, const uint64_t *org, const uint6
         for (uint32_t k = 0; k < m->rank; k++) off = off * x->shape[k] + dst_start[k];
         return fetch_block(x->f, L, m, ce, x->out + off * m->width, err);
       }
-      if (ce->codec == QV_ND_CODEC_NONE && x->f->store->read_atv) {
+      /* (a large output is served better by one read into a cached buffer and a streamed
+       * copy than by a scattered read into lines that must be fetched before being written) */
+      if (ce->codec == QV_ND_CODEC_NONE && x->f->store->read_atv && !x->stream) {
         qv_status s = scatter_block(x, L, ce, org, ext, cnt, err);
         if (s != QV_E_UNSUPPORTED) return s;
       }
@@ -410,7 +419,9 @@ static qv_status read_one(void *vc, uint64_t c, const uint64_t *org, const uint6
       uint8_t *tmp = qv__nd_pool_get(x->f, (size_t)ce->raw_len, &cap);
       if (!tmp) return qv__nomem(err, "chunk", (size_t)ce->raw_len);
       qv_status s = fetch_block(x->f, L, m, ce, tmp, err);
-      if (s == QV_OK)
+      if (s == QV_OK && x->stream)
+        qv__nd_copy_box_stream(m->rank, m->width, tmp, ext, src_start, x->out, x->shape, dst_start, cnt);
+      else if (s == QV_OK)
         qv__nd_copy_box(m->rank, m->width, tmp, ext, src_start, x->out, x->shape, dst_start, cnt);
       qv__nd_pool_put(x->f, tmp, cap);
       return s;
@@ -443,7 +454,9 @@ qv_status qv_nd_read(qv_nd_file *f, const char *name, const uint64_t *start,
                      (unsigned long long)(n * r.meta->width), len);
   if (s == QV_OK) {
     if (!r.meta->rank) start = shape = zero_dims;
-    rctx x = {f, &r, start, shape, out, NULL};
+    rctx x = {f, &r, start, shape, out, NULL, false};
+    /* a scan bigger than the cache budget bypasses the cache (it would only evict it) */
+    x.stream = len >= ND_STREAM_MIN && len > qv__nd_cache_budget(f->cache);
     s = for_chunks_par(f, r.meta, start, shape, read_one, &x, err);
   }
   pthread_rwlock_unlock(&f->lock);
@@ -458,7 +471,9 @@ static qv_status ensure_pchunk(qv_nd_file *f, nd_res *r, uint64_t c, bool whole,
                                nd_pchunk **out, qv_error *err) {
   size_t pos;
   nd_pchunk *pc = qv__nd_pend_chunk(r->pend, c, &pos);
-  if (pc && pc->enc) { /* back to decoded form for a partial update */
+  if (pc && pc->enc && pc->ent.codec == QV_ND_CODEC_NONE) {
+    pc->enc = false; /* a plain block is its decoded form: statistics and checksum redone at flush */
+  } else if (pc && pc->enc) { /* back to decoded form for a partial update */
     uint8_t *raw = NULL;
     QV_TRY(pchunk_decode(f, pc, &raw, err));
     f->pending_bytes -= pc->len;
@@ -521,14 +536,48 @@ static qv_status scratch(qv_nd_file *f, uint8_t **buf, size_t *cap, size_t n, qv
   return *buf ? QV_OK : qv__nomem(err, "write buffer", n);
 }
 
+/* Copies a whole chunk of extent ext (at src_start of the region input) into dst (the chunk,
+ * row-major over ext) in bands of about 64 KiB along dimension 0, folding the
+ * statistics — and the checksum when h is not NULL — of each band while it is still in cache:
+ * one pass over the input instead of copy + statistics + checksum passes. */
+static void gather_band(const nd_meta *m, const uint8_t *in, const uint64_t *in_shape,
+                        const uint64_t *src_start, uint8_t *dst, const uint64_t *ext,
+                        nd_chunk_ent *ent, nd_hasher *h) {
+  uint32_t R = m->rank;
+  size_t w = m->width;
+  uint64_t inner = 1; /* elements per index of dimension 0 (rank 0: the one element) */
+  for (uint32_t k = 1; k < R; k++) inner *= ext[k];
+  uint64_t rows = R ? ext[0] : 1, band = 1;
+  if (inner * w < 65536) band = 65536 / (inner * w);
+  nd_chunk_ent seg;
+  for (uint64_t r0 = 0; r0 < rows; r0 += band) {
+    uint64_t b = rows - r0 < band ? rows - r0 : band;
+    uint8_t *p = dst + (size_t)(r0 * inner) * w;
+    if (R == 0) {
+      memcpy(p, in, w);
+    } else {
+      uint64_t ss[QV_ND_MAX_RANK], ds[QV_ND_MAX_RANK] = {0}, cnt[QV_ND_MAX_RANK];
+      for (uint32_t k = 0; k < R; k++) {
+        ss[k] = src_start[k];
+        cnt[k] = ext[k];
+      }
+      ss[0] += r0;
+      ds[0] = r0;
+      cnt[0] = b;
+      qv__nd_copy_box(R, w, in, in_shape, ss, dst, ext, ds, cnt);
+    }
+    size_t len = (size_t)(b * inner) * w;
+    qv__nd_chunk_stats(m, p, len, b * inner, &seg);
+    qv__nd_chunk_stats_merge(m, ent, &seg);
+    if (h) qv__nd_hasher_update(h, p, len);
+  }
+}
+
 /* Encodes a decoded chunk into an exactly sized block; fills `ent` (not its offset). */
 static qv_status encode_chunk(qv_nd_file *f, uint8_t **encbuf, size_t *ecap, const nd_meta *m,
                               uint64_t c, const uint8_t *raw, size_t rawn, uint8_t **out,
                               size_t *out_len, nd_chunk_ent *ent, qv_error *err) {
-  uint64_t org[QV_ND_MAX_RANK], ext[QV_ND_MAX_RANK];
-  uint64_t ne = qv__nd_chunk_extent(m, c, org, ext);
-  memset(ent, 0, sizeof *ent);
-  qv__nd_chunk_stats(m, raw, rawn, ne, ent);
+  /* ent arrives with the statistics (n_fill, min, max, flags) of raw filled in */
   ent->chunk = c;
   ent->raw_len = rawn;
   ent->codec = m->codec;
@@ -578,14 +627,30 @@ static qv_status stage_encode(wctx *w, wstage *st, uint8_t **gather, size_t *gca
   const nd_meta *m = x->r->meta;
   uint64_t org[QV_ND_MAX_RANK], ext[QV_ND_MAX_RANK], lo[QV_ND_MAX_RANK], cnt[QV_ND_MAX_RANK];
   chunk_box(m, st->chunk, x->start, x->shape, org, ext, lo, cnt);
-  uint64_t ne = 1, src_start[QV_ND_MAX_RANK], z[QV_ND_MAX_RANK] = {0};
+  uint64_t ne = 1, src_start[QV_ND_MAX_RANK];
   for (uint32_t k = 0; k < m->rank; k++) {
     ne *= ext[k];
     src_start[k] = lo[k] - x->start[k];
   }
   size_t rawn = (size_t)ne * m->width;
+  memset(&st->ent, 0, sizeof st->ent);
+  if (m->codec == QV_ND_CODEC_NONE) { /* the gathered chunk is the block: copied once */
+    uint8_t *b = qv__nd_raw_alloc(x->f->alloc, rawn);
+    if (!b) return qv__nomem(err, "chunk", rawn);
+    nd_hasher h;
+    qv__nd_hasher_init(&h);
+    gather_band(m, x->in, x->shape, src_start, b, ext, &st->ent, &h);
+    st->ent.chunk = st->chunk;
+    st->ent.raw_len = rawn;
+    st->ent.stored_len = rawn;
+    st->ent.codec = QV_ND_CODEC_NONE;
+    st->ent.hash = qv__nd_hasher_digest(&h);
+    st->enc = b;
+    st->len = rawn;
+    return QV_OK;
+  }
   QV_TRY(scratch(x->f, gather, gcap, rawn ? rawn : 1, err));
-  qv__nd_copy_box(m->rank, m->width, x->in, x->shape, src_start, *gather, ext, z, cnt);
+  gather_band(m, x->in, x->shape, src_start, *gather, ext, &st->ent, NULL);
   return encode_chunk(x->f, encbuf, ecap, m, st->chunk, *gather, rawn, &st->enc, &st->len,
                       &st->ent, err);
 }
@@ -651,7 +716,7 @@ static qv_status prep_one(void *vc, uint64_t c, const uint64_t *org, const uint6
   bool whole = true;
   for (uint32_t k = 0; k < m->rank; k++) whole = whole && cnt[k] == ext[k];
   (void)lo;
-  if (whole && m->codec != QV_ND_CODEC_NONE) {
+  if (whole) { /* encoded (or, plain, checksummed) now; installed by write_one */
     if (w->defer) {
       st->want_enc = true;
       return QV_OK;
@@ -730,8 +795,8 @@ qv_status qv_nd_write(qv_nd_file *f, const char *name, const uint64_t *start,
     uint64_t t = 1;
     for (uint32_t k = 0; k < r.meta->rank; k++)
       t *= (start[k] + shape[k] - 1) / r.meta->chunk[k] - start[k] / r.meta->chunk[k] + 1;
-    wctx w = {{f, &r, start, shape, NULL, data}, NULL, (size_t)t, 0, false};
-    w.defer = f->opts.threads > 1 && r.meta->codec != QV_ND_CODEC_NONE && t > 1;
+    wctx w = {{f, &r, start, shape, NULL, data, false}, NULL, (size_t)t, 0, false};
+    w.defer = f->opts.threads > 1 && t > 1;
     nd_pend *p = r.pend;
     w.st = qv_mem_calloc(f->alloc, w.n * sizeof *w.st, 0);
     if (!w.st) s = qv__nomem(err, "write plan", w.n * sizeof *w.st);

@@ -4,6 +4,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#endif
 
 #include "ndfile/nd_int.h"
 
@@ -245,20 +248,98 @@ static uint64_t count_fill(const uint8_t *raw, uint64_t nelem, size_t w, const u
   }                                                             \
   break;
 
-/* min/max of float leaves ignoring NaN; false when all are NaN */
-#define FMINMAX(T)                                              \
-  {                                                             \
-    T lo = (T)INFINITY, hi = (T)-INFINITY, v;                   \
-    for (size_t j = 0; j < nleaf; j++) {                        \
-      memcpy(&v, raw + j * sizeof v, sizeof v);                 \
-      lo = v < lo ? v : lo; /* NaN compares false: skipped */   \
-      hi = v > hi ? v : hi;                                     \
-    }                                                           \
-    any = lo <= hi;                                             \
-    fmin = (double)lo;                                          \
-    fmax = (double)hi;                                          \
-  }                                                             \
+/* min/max of float leaves ignoring NaN; false when all are NaN. Compared as integers in the
+ * float's total order (-0 below +0), so the result does not depend on the order of the
+ * elements and the loop vectorises; IT/UT: same-width signed/unsigned integer. */
+#define FMINMAX(T, IT, UT)                                                          \
+  {                                                                                 \
+    const UT mag = (UT)~(UT)0 >> 1, inf = T##_INF_BITS, top = sizeof(UT) * 8 - 1;    \
+    IT klo = (IT)mag, khi = (IT)~mag; /* the empty range: max, min */               \
+    for (size_t j = 0; j < nleaf; j++) {                                            \
+      UT b;                                                                         \
+      memcpy(&b, raw + j * sizeof b, sizeof b);                                     \
+      UT neg = (UT)((IT)b >> top), nan = (UT)((IT)(inf - (b & mag)) >> top);         \
+      UT k = b ^ (neg & mag); /* order-preserving key; NaN: out of the running */   \
+      IT kl = (IT)((k & ~nan) | (nan & mag)), kh = (IT)((k & ~nan) | (nan & ~mag));  \
+      klo = kl < klo ? kl : klo;                                                    \
+      khi = kh > khi ? kh : khi;                                                    \
+    }                                                                               \
+    any = klo <= khi;                                                               \
+    if (any) {                                                                      \
+      T lo, hi;                                                                     \
+      UT ulo = (UT)klo ^ ((UT)(klo >> top) & mag), uhi = (UT)khi ^ ((UT)(khi >> top) & mag); \
+      memcpy(&lo, &ulo, sizeof lo);                                                 \
+      memcpy(&hi, &uhi, sizeof hi);                                                 \
+      fmin = (double)lo;                                                            \
+      fmax = (double)hi;                                                            \
+    }                                                                               \
+  }                                                                                 \
   break;
+#define float_INF_BITS 0x7f800000u
+#define double_INF_BITS 0x7ff0000000000000ull
+
+/* float32 chunks (the common case) in one fused pass: fill count and min/max keys in the float
+ * total order, NaN skipped (as FMINMAX). Branch-free so that it vectorises; an AVX2 build is
+ * picked at run time on x86-64. The fill count runs in 32-bit blocks. */
+#define F32_STATS_BODY                                                                  \
+  const uint32_t mag = 0x7fffffffu, inf = 0x7f800000u;                                  \
+  uint64_t nf = 0;                                                                      \
+  int32_t lo = INT32_MAX, hi = INT32_MIN;                                               \
+  for (size_t j0 = 0; j0 < n; j0 += (size_t)1 << 20) {                                  \
+    size_t j1 = n - j0 < ((size_t)1 << 20) ? n : j0 + ((size_t)1 << 20);                \
+    uint32_t c = 0;                                                                     \
+    for (size_t j = j0; j < j1; j++) {                                                  \
+      uint32_t b;                                                                       \
+      memcpy(&b, raw + j * 4, 4);                                                       \
+      c += (uint32_t)(b == fill);                                                       \
+      uint32_t neg = (uint32_t)((int32_t)b >> 31), nan = (uint32_t)((int32_t)(inf - (b & mag)) >> 31); \
+      uint32_t k = b ^ (neg & mag);                                                     \
+      int32_t kl = (int32_t)((k & ~nan) | (nan & mag)), kh = (int32_t)((k & ~nan) | (nan & ~mag)); \
+      lo = kl < lo ? kl : lo;                                                           \
+      hi = kh > hi ? kh : hi;                                                           \
+    }                                                                                   \
+    nf += c;                                                                            \
+  }                                                                                     \
+  *nfill = nf;                                                                          \
+  *klo = lo;                                                                            \
+  *khi = hi;
+
+static void f32_stats_base(const uint8_t *raw, size_t n, uint32_t fill, uint64_t *nfill,
+                           int32_t *klo, int32_t *khi) {
+  F32_STATS_BODY
+}
+#if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
+#define ND_F32_AVX2 1
+__attribute__((target("avx2"))) static void f32_stats_avx2(const uint8_t *raw, size_t n,
+                                                           uint32_t fill, uint64_t *nfill,
+                                                           int32_t *klo, int32_t *khi) {
+  F32_STATS_BODY
+}
+#endif
+#undef F32_STATS_BODY
+
+static void f32_stats(const nd_meta *m, const uint8_t *raw, size_t n, nd_chunk_ent *e) {
+  uint32_t fill;
+  memcpy(&fill, m->fill, 4);
+  int32_t klo, khi;
+#ifdef ND_F32_AVX2
+  static int have = -1; /* benign race: every thread computes the same value */
+  if (have < 0) have = __builtin_cpu_supports("avx2") ? 1 : 0;
+  if (have) f32_stats_avx2(raw, n, fill, &e->n_fill, &klo, &khi);
+  else
+#endif
+    f32_stats_base(raw, n, fill, &e->n_fill, &klo, &khi);
+  if (klo > khi) return; /* all NaN (or empty) */
+  uint32_t ulo = (uint32_t)klo ^ ((uint32_t)(klo >> 31) & 0x7fffffffu);
+  uint32_t uhi = (uint32_t)khi ^ ((uint32_t)(khi >> 31) & 0x7fffffffu);
+  float flo, fhi;
+  memcpy(&flo, &ulo, 4);
+  memcpy(&fhi, &uhi, 4);
+  double dlo = (double)flo, dhi = (double)fhi;
+  memcpy(&e->min, &dlo, 8);
+  memcpy(&e->max, &dhi, 8);
+  e->flags = ND_CHUNK_HAS_MINMAX;
+}
 
 void qv__nd_chunk_stats(const nd_meta *m, const uint8_t *raw, size_t raw_len, uint64_t nelem,
                         nd_chunk_ent *e) {
@@ -278,6 +359,10 @@ void qv__nd_chunk_stats(const nd_meta *m, const uint8_t *raw, size_t raw_len, ui
   }
   size_t w = m->width;
   if (raw_len < nelem * w) return;
+  if (m->dtype.type == QV_ND_FLOAT32 && w == 4) {
+    f32_stats(m, raw, (size_t)nelem, e);
+    return;
+  }
   e->n_fill = count_fill(raw, nelem, w, m->fill);
   size_t nleaf = (size_t)nelem * (m->dtype.list_size ? m->dtype.list_size : 1);
   if (nleaf == 0) return;
@@ -296,8 +381,8 @@ void qv__nd_chunk_stats(const nd_meta *m, const uint8_t *raw, size_t raw_len, ui
     case QV_ND_UINT16: IMINMAX(uint16_t, uint64_t, umin, umax)
     case QV_ND_UINT32: IMINMAX(uint32_t, uint64_t, umin, umax)
     case QV_ND_UINT64: IMINMAX(uint64_t, uint64_t, umin, umax)
-    case QV_ND_FLOAT32: FMINMAX(float)
-    case QV_ND_FLOAT64: FMINMAX(double)
+    case QV_ND_FLOAT32: FMINMAX(float, int32_t, uint32_t)
+    case QV_ND_FLOAT64: FMINMAX(double, int64_t, uint64_t)
     default: return;
   }
   if (d == DOM_F) {
@@ -315,11 +400,44 @@ void qv__nd_chunk_stats(const nd_meta *m, const uint8_t *raw, size_t raw_len, ui
 }
 #undef IMINMAX
 #undef FMINMAX
+#undef float_INF_BITS
+#undef double_INF_BITS
 
 /* ---- box copy ---- */
-void qv__nd_copy_box(uint32_t rank, size_t width, const uint8_t *src, const uint64_t *src_shape,
-                     const uint64_t *src_start, uint8_t *dst, const uint64_t *dst_shape,
-                     const uint64_t *dst_start, const uint64_t *count) {
+/* memcpy with non-temporal (cache-bypassing) stores for the 16-byte-aligned middle: the
+ * destination lines are written without being read first (no read-for-ownership), and the
+ * copy does not evict the caller's working set. The caller issues the store fence. */
+static void copy_stream(uint8_t *dst, const uint8_t *src, size_t n) {
+#if defined(__SSE2__)
+  size_t head = (size_t)(-(uintptr_t)dst & 15u);
+  if (n < head + 64) {
+    memcpy(dst, src, n);
+    return;
+  }
+  memcpy(dst, src, head);
+  dst += head;
+  src += head;
+  n -= head;
+  size_t body = n & ~(size_t)63;
+  for (size_t i = 0; i < body; i += 64) {
+    __m128i a = _mm_loadu_si128((const __m128i *)(const void *)(src + i));
+    __m128i b = _mm_loadu_si128((const __m128i *)(const void *)(src + i + 16));
+    __m128i c = _mm_loadu_si128((const __m128i *)(const void *)(src + i + 32));
+    __m128i d = _mm_loadu_si128((const __m128i *)(const void *)(src + i + 48));
+    _mm_stream_si128((__m128i *)(void *)(dst + i), a);
+    _mm_stream_si128((__m128i *)(void *)(dst + i + 16), b);
+    _mm_stream_si128((__m128i *)(void *)(dst + i + 32), c);
+    _mm_stream_si128((__m128i *)(void *)(dst + i + 48), d);
+  }
+  if (n > body) memcpy(dst + body, src + body, n - body);
+#else
+  memcpy(dst, src, n);
+#endif
+}
+
+static void copy_box_impl(uint32_t rank, size_t width, const uint8_t *src, const uint64_t *src_shape,
+                          const uint64_t *src_start, uint8_t *dst, const uint64_t *dst_shape,
+                          const uint64_t *dst_start, const uint64_t *count, bool stream) {
   if (rank == 0) {
     memcpy(dst, src, width);
     return;
@@ -350,7 +468,8 @@ void qv__nd_copy_box(uint32_t rank, size_t width, const uint8_t *src, const uint
       so += src_start[k] * sstr[k];
       dof += dst_start[k] * dstr[k];
     }
-    memcpy(dst + dof * width, src + so * width, run);
+    if (stream) copy_stream(dst + dof * width, src + so * width, run);
+    else memcpy(dst + dof * width, src + so * width, run);
     /* advance dims 0..inner-1 */
     uint32_t k = inner;
     for (;;) {
@@ -359,5 +478,52 @@ void qv__nd_copy_box(uint32_t rank, size_t width, const uint8_t *src, const uint
       if (++idx[k] < count[k]) break;
       idx[k] = 0;
     }
+  }
+}
+
+void qv__nd_copy_box(uint32_t rank, size_t width, const uint8_t *src, const uint64_t *src_shape,
+                     const uint64_t *src_start, uint8_t *dst, const uint64_t *dst_shape,
+                     const uint64_t *dst_start, const uint64_t *count) {
+  copy_box_impl(rank, width, src, src_shape, src_start, dst, dst_shape, dst_start, count, false);
+}
+
+void qv__nd_copy_box_stream(uint32_t rank, size_t width, const uint8_t *src,
+                            const uint64_t *src_shape, const uint64_t *src_start, uint8_t *dst,
+                            const uint64_t *dst_shape, const uint64_t *dst_start,
+                            const uint64_t *count) {
+  copy_box_impl(rank, width, src, src_shape, src_start, dst, dst_shape, dst_start, count, true);
+#if defined(__SSE2__)
+  _mm_sfence(); /* the streamed stores are visible before anything that follows */
+#endif
+}
+
+/* float64 bits as an integer in the float total order (-0 below +0; no NaN here) */
+static int64_t fkey(uint64_t bits) {
+  int64_t k = (int64_t)bits;
+  return k ^ (int64_t)((uint64_t)(k >> 63) & (UINT64_MAX >> 1));
+}
+
+void qv__nd_chunk_stats_merge(const nd_meta *m, nd_chunk_ent *acc, const nd_chunk_ent *seg) {
+  acc->n_fill += seg->n_fill;
+  if (!(seg->flags & ND_CHUNK_HAS_MINMAX)) return;
+  if (!(acc->flags & ND_CHUNK_HAS_MINMAX)) {
+    acc->min = seg->min;
+    acc->max = seg->max;
+    acc->flags |= ND_CHUNK_HAS_MINMAX;
+    return;
+  }
+  switch (type_dom(m->dtype.type)) {
+    case DOM_F: /* float64 bits, compared in the total order the statistics use */
+      if (fkey(seg->min) < fkey(acc->min)) acc->min = seg->min;
+      if (fkey(seg->max) > fkey(acc->max)) acc->max = seg->max;
+      break;
+    case DOM_U:
+      if (seg->min < acc->min) acc->min = seg->min;
+      if (seg->max > acc->max) acc->max = seg->max;
+      break;
+    default:
+      if ((int64_t)seg->min < (int64_t)acc->min) acc->min = seg->min;
+      if ((int64_t)seg->max > (int64_t)acc->max) acc->max = seg->max;
+      break;
   }
 }

@@ -89,6 +89,40 @@ same_json "$P" "$work/from-stdin.out"
 expect 0 "rows:" -- "$Q" info "$work/from-stdin.out"
 # cat reads stdin
 cmp -s <("$Q" cat --format json - <"$work/p.arrow") <("$Q" cat --format json "$P") && ok || bad "cat -"
+# streams through pipes, converted and printed batch by batch
+cat "$P" | "$Q" convert - - --to stream | "$Q" cat --format json - >"$work/piped.json" && ok ||
+  bad "cat | convert - - | cat - failed"
+cmp -s "$work/piped.json" <("$Q" cat --format json "$P") && ok || bad "piped stream differs"
+cat "$D" | "$Q" convert - - | "$Q" cat --format json - >"$work/piped-dict.json" && ok ||
+  bad "dictionary stream through pipes failed"
+cmp -s "$work/piped-dict.json" <("$Q" cat --format json "$D") && ok || bad "piped dictionary stream differs"
+cat "$P" | "$Q" convert -q - "$work/piped.arrow" && ok || bad "pipe -> file"
+same_json "$P" "$work/piped.arrow"
+cat "$work/p.arrow" | "$Q" convert - - | "$Q" cat --format json - >"$work/piped2.json" && ok ||
+  bad "file on stdin -> stream"
+cmp -s "$work/piped2.json" <("$Q" cat --format json "$P") && ok || bad "file via stdin differs"
+psize=$(stat -c %s "$P")
+head -c $((psize / 2)) "$P" | "$Q" convert - - >/dev/null 2>"$work/trunc.err"
+[ $? -eq 1 ] && grep -q "truncated" "$work/trunc.err" && ok || bad "truncated stdin: $(cat "$work/trunc.err")"
+expect 1 "empty input" -- bash -c "\"$Q\" cat - </dev/null"
+# incremental: every batch is printed while stdin is still open (all but the end-of-stream
+# marker written); polling the output for up to 20 s, then the marker is sent
+want_lines=$("$Q" cat --format json "$P" | wc -l)
+mkfifo "$work/fifo"
+"$Q" cat --format json - <"$work/fifo" >"$work/inc.json" 2>&1 &
+cat_pid=$!
+exec 3>"$work/fifo"
+head -c $((psize - 8)) "$P" >&3
+for _ in $(seq 200); do
+  [ "$(wc -l <"$work/inc.json")" -ge "$want_lines" ] && break
+  sleep 0.1
+done
+got_lines=$(wc -l <"$work/inc.json")
+tail -c 8 "$P" >&3
+exec 3>&-
+wait "$cat_pid" && ok || bad "cat - on a fifo failed: $(head -3 "$work/inc.json")"
+[ "$got_lines" -eq "$want_lines" ] && ok ||
+  bad "cat - printed $got_lines of $want_lines lines before its input ended (not incremental)"
 # unknown output extension without --to
 expect 2 "cannot tell the output format" -- "$Q" convert "$P" "$work/p.data"
 # same file in and out is refused (it would truncate the mapped input)

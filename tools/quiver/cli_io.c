@@ -1,5 +1,6 @@
 /* cli_io.c — input/output helpers of the IPC subcommands: loading a path or stdin (mmap for
- * regular files), telling IPC stream and file formats apart, iterating an input's batches. */
+ * regular files; a stream on stdin can be read batch by batch), telling IPC stream and file
+ * formats apart, iterating an input's batches. */
 #include "cli_io.h"
 
 #include <errno.h>
@@ -62,9 +63,18 @@ static void unmap(void *ctx, const void *data, size_t len) {
   munmap((void *)(uintptr_t)data, len);
 }
 
-static qv_status read_all(int fd, const char *path, qv_buffer *out, qv_error *err) {
+/* Reads fd to its end; `head` (n_head bytes already read from it) comes first. */
+static qv_status read_all_after(int fd, const char *path, const uint8_t *head, size_t n_head,
+                                qv_buffer *out, qv_error *err) {
   qv_mbuffer mb;
   qv_mbuffer_init(&mb, NULL);
+  if (n_head) {
+    qv_status s = qv_mbuffer_append(&mb, head, n_head, err);
+    if (s < 0) {
+      qv_mbuffer_reset(&mb);
+      return s;
+    }
+  }
   for (;;) {
     qv_status s = qv_mbuffer_reserve(&mb, 1 << 16, err);
     if (s < 0) {
@@ -81,6 +91,10 @@ static qv_status read_all(int fd, const char *path, qv_buffer *out, qv_error *er
     mb.len += (size_t)n;
   }
   return qv_mbuffer_finish(&mb, out, err);
+}
+
+static qv_status read_all(int fd, const char *path, qv_buffer *out, qv_error *err) {
+  return read_all_after(fd, path, NULL, 0, out, err);
 }
 
 qv_status qv_cli_load(const char *path, qv_buffer *out, qv_error *err) {
@@ -142,8 +156,44 @@ fail:
   return s;
 }
 
+qv_status qv_cli_input_open_streaming(qv_cli_input *in, const char *path, int forced,
+                                      qv_error *err) {
+  if (strcmp(path, "-") != 0 || forced == QV_IPC_FORMAT_FILE)
+    return qv_cli_input_open(in, path, forced, err);
+  memset(in, 0, sizeof *in);
+  in->path = path;
+  uint8_t head[6];
+  size_t n = 0;
+  while (n < sizeof head) { /* peek: a file starts with "ARROW1" */
+    ssize_t r = read(STDIN_FILENO, head + n, sizeof head - n);
+    if (r < 0 && errno == EINTR) continue;
+    if (r < 0) return qv_error_set(err, QV_E_IO, "stdin: read: %s", strerror(errno));
+    if (r == 0) break;
+    n += (size_t)r;
+  }
+  if (n == 0)
+    return qv_error_set(err, QV_E_CORRUPT, "stdin: empty input (not an Arrow IPC stream or file)");
+  qv_status s;
+  if (forced != QV_IPC_FORMAT_STREAM && qv_cli_format_from_bytes(head, n) == QV_IPC_FORMAT_FILE) {
+    in->format = QV_IPC_FORMAT_FILE;
+    QV_TRY(read_all_after(STDIN_FILENO, "stdin", head, n, &in->bytes, err));
+    QV_TRY_GOTO(s, qv_ipc_file_open_buffer(&in->bytes, NULL, NULL, &in->file, err), fail);
+    in->schema = qv_ipc_file_schema(in->file);
+    return QV_OK;
+  }
+  in->format = QV_IPC_FORMAT_STREAM;
+  QV_TRY_GOTO(s, qv_ipc_fd_reader_open_prefixed(STDIN_FILENO, head, n, NULL, NULL, &in->fdr, err),
+              fail);
+  in->schema = qv_ipc_fd_reader_schema(in->fdr);
+  return QV_OK;
+fail:
+  qv_cli_input_close(in);
+  return s;
+}
+
 qv_status qv_cli_input_next(qv_cli_input *in, qv_batch **out, qv_error *err) {
   *out = NULL;
+  if (in->fdr) return qv_ipc_fd_reader_next(in->fdr, out, err);
   if (in->file) {
     if (in->next_batch >= qv_ipc_file_num_batches(in->file)) return QV_EOF;
     qv_status s = qv_ipc_file_read_batch(in->file, in->next_batch, NULL, 0, out, err);
@@ -160,6 +210,7 @@ qv_status qv_cli_input_next(qv_cli_input *in, qv_batch **out, qv_error *err) {
 void qv_cli_input_close(qv_cli_input *in) {
   qv_ipc_file_close(in->file);
   qv_ipc_decoder_free(in->dec);
+  qv_ipc_fd_reader_free(in->fdr);
   qv_buffer_unref(&in->bytes);
   memset(in, 0, sizeof *in);
 }

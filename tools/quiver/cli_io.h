@@ -37,12 +37,18 @@ typedef struct qv_cli_input {
   qv_ipc_file *file;
   int64_t next_batch;
   qv_ipc_decoder *dec;
-  const qv_schema *schema; /* borrowed from file/decoder */
+  qv_ipc_fd_reader *fdr;   /* stdin read as a stream, batch by batch (bytes then empty) */
+  const qv_schema *schema; /* borrowed from file/decoder/fd reader */
 } qv_cli_input;
 
 /* Opens `path` ("-" = stdin). `forced` is a QV_IPC_FORMAT_* or UNKNOWN: then the content
  * decides (magic), then the name, and a stream is assumed. Reads the schema. */
 qv_status qv_cli_input_open(qv_cli_input *in, const char *path, int forced, qv_error *err);
+/* Like qv_cli_input_open, but stdin ("-") holding a stream is read incrementally (each batch
+ * as soon as it has arrived, memory bounded by the batches held): the first 6 bytes are peeked
+ * and only a file ("ARROW1", or --from file) is read whole (it needs its footer). */
+qv_status qv_cli_input_open_streaming(qv_cli_input *in, const char *path, int forced,
+                                      qv_error *err);
 /* The next batch (*out: new reference) -> QV_OK, or QV_EOF after the last one. */
 qv_status qv_cli_input_next(qv_cli_input *in, qv_batch **out, qv_error *err);
 void qv_cli_input_close(qv_cli_input *in);

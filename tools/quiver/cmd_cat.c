@@ -420,7 +420,7 @@ static int run_cat(int argc, char **argv) {
   qv_error err;
   qv_error_init(&err);
   qv_cli_input in;
-  qv_status s = qv_cli_input_open(&in, path, forced, &err);
+  qv_status s = qv_cli_input_open_streaming(&in, path, forced, &err);
   if (s < 0) return qv_cli_fail("cat", &err, "cannot read %s", path);
   int rc = QV_CLI_OK;
   qv_table *tbl = NULL;
@@ -437,7 +437,10 @@ static int run_cat(int argc, char **argv) {
     if (s == QV_OK) s = qv_cli_range_apply(&range, b, &part, &err);
     qv_batch_unref(b);
     if (s == QV_OK && part) {
-      if (json) qv_cli_json_batch(stdout, part, shown++);
+      if (json) {
+        qv_cli_json_batch(stdout, part, shown++);
+        if (fflush(stdout) != 0) s = qv_error_set(&err, QV_E_IO, "cannot write to stdout");
+      }
       else s = qv_table_append_batch(tbl, part, &err);
     }
     qv_batch_unref(part);
@@ -464,7 +467,10 @@ const qv_cli_command qv_cli_cmd_cat = {
     "print the rows of an Arrow IPC file or stream (text table or JSON)",
     "usage: quiver cat [--offset N] [--limit N] [--format text|json] [--from stream|file] FILE\n\n"
     "Prints the rows of an Arrow IPC stream or file ('-' reads stdin). The format is detected\n"
-    "from the content (file magic \"ARROW1\"), then from the name; --from forces it.\n\n"
+    "from the content (file magic \"ARROW1\"), then from the name; --from forces it. A stream\n"
+    "on stdin is decoded batch by batch as it arrives (--format json prints and flushes each\n"
+    "batch at once; the aligned text table is printed at the end); a file on stdin (first 6\n"
+    "bytes \"ARROW1\") is read whole first, since its footer is at the end.\n\n"
     "options:\n"
     "  --offset N          skip the first N rows\n"
     "  -n, --limit N       print at most N rows (default: all)\n"

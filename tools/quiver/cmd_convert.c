@@ -77,7 +77,7 @@ static int run_convert(int argc, char **argv) {
   qv_error err;
   qv_error_init(&err);
   qv_cli_input in;
-  if (qv_cli_input_open(&in, in_path, from, &err) < 0)
+  if (qv_cli_input_open_streaming(&in, in_path, from, &err) < 0)
     return qv_cli_fail("convert", &err, "cannot read %s", in_path);
 
   bool to_stdout = !strcmp(out_path, "-");
@@ -119,6 +119,10 @@ static int run_convert(int argc, char **argv) {
       goto done;
     }
     batches++;
+    if (to_stdout && fflush(out) != 0) { /* hand each batch on to the consumer at once */
+      rc = qv_cli_fail("convert", NULL, "writing %s: %s", out_path, strerror(errno));
+      goto done;
+    }
   }
   s = qv_ipc_writer_finish(w, &err);
   if (s < 0) {
@@ -153,6 +157,10 @@ const qv_cli_command qv_cli_cmd_convert = {
     "'-' is stdin / stdout. The input format is detected from its content (file magic\n"
     "\"ARROW1\"), then from its name; the output format from --to, then from OUT's extension\n"
     "(.arrow .feather .ipc = file, .arrows .stream = stream); stdout defaults to a stream.\n"
+    "A stream on stdin is converted batch by batch as it arrives (each batch is written, and\n"
+    "flushed to stdout, before the next is read), so `producer | quiver convert - - | consumer`\n"
+    "runs in bounded memory; a file on stdin (first 6 bytes \"ARROW1\") is read whole first,\n"
+    "since its footer is at the end.\n"
     "Dictionaries are carried over (deltas kept as deltas; a stream that replaces a dictionary\n"
     "cannot become a file, which allows no replacements). On failure OUT is removed.\n\n"
     "options:\n"
