@@ -630,6 +630,25 @@ qv_status qv_builder_append_fixed(qv_builder *b, const void *value, qv_error *er
   return route_fixed(b, value, w, err);
 }
 
+/* Appends n validity bits from `valid_bytes` (one byte per value, non-zero = valid; NULL = all
+ * valid), materialising the bitmap only once a null appears. Nothing is appended on failure. */
+static qv_status append_validity_bytes(qv_builder *b, const uint8_t *valid_bytes, int64_t n,
+                                       qv_error *err) {
+  int64_t nulls = 0;
+  if (valid_bytes)
+    for (int64_t k = 0; k < n; k++) nulls += !valid_bytes[k];
+  if (!nulls && !b->has_validity) return QV_OK;
+  QV_TRY(qv_mbitmap_reserve(&b->validity, (size_t)(b->length + n), err));
+  if (!b->has_validity) {
+    (void)qv_mbitmap_extend_const(&b->validity, true, (size_t)b->length, NULL);
+    b->has_validity = true;
+  }
+  for (int64_t k = 0; k < n; k++)
+    (void)qv_mbitmap_push(&b->validity, !valid_bytes || valid_bytes[k], NULL);
+  b->null_count += nulls;
+  return QV_OK;
+}
+
 qv_status qv_builder_append_values(qv_builder *b, const void *values, const uint8_t *valid_bytes,
                                    int64_t n, qv_error *err) {
   CHECK_USABLE(b);
@@ -638,19 +657,7 @@ qv_status qv_builder_append_values(qv_builder *b, const void *values, const uint
   if (b->kind == BK_BOOL) {
     const uint8_t *v = values;
     QV_TRY(qv_mbitmap_reserve(&b->bits, (size_t)n, err));
-    int64_t nulls = 0;
-    if (valid_bytes)
-      for (int64_t k = 0; k < n; k++) nulls += !valid_bytes[k];
-    if (nulls || b->has_validity) {
-      QV_TRY(qv_mbitmap_reserve(&b->validity, (size_t)(b->length + n), err));
-      if (!b->has_validity) {
-        (void)qv_mbitmap_extend_const(&b->validity, true, (size_t)b->length, NULL);
-        b->has_validity = true;
-      }
-      for (int64_t k = 0; k < n; k++)
-        (void)qv_mbitmap_push(&b->validity, !valid_bytes || valid_bytes[k], NULL);
-      b->null_count += nulls;
-    }
+    QV_TRY(append_validity_bytes(b, valid_bytes, n, err));
     for (int64_t k = 0; k < n; k++) (void)qv_mbitmap_push(&b->bits, v[k] != 0, NULL);
     b->length += n;
     return QV_OK;
@@ -660,19 +667,7 @@ qv_status qv_builder_append_values(qv_builder *b, const void *values, const uint
   if (qv__mul_overflow((size_t)n, (size_t)b->width, &bytes))
     return qv_error_set(err, QV_E_OVERFLOW, "append of %lld values overflows", (long long)n);
   QV_TRY(qv_mbuffer_reserve(&b->data, bytes, err));
-  int64_t nulls = 0;
-  if (valid_bytes)
-    for (int64_t k = 0; k < n; k++) nulls += !valid_bytes[k];
-  if (nulls || b->has_validity) {
-    QV_TRY(qv_mbitmap_reserve(&b->validity, (size_t)(b->length + n), err));
-    if (!b->has_validity) {
-      (void)qv_mbitmap_extend_const(&b->validity, true, (size_t)b->length, NULL);
-      b->has_validity = true;
-    }
-    for (int64_t k = 0; k < n; k++)
-      (void)qv_mbitmap_push(&b->validity, !valid_bytes || valid_bytes[k], NULL);
-    b->null_count += nulls;
-  }
+  QV_TRY(append_validity_bytes(b, valid_bytes, n, err));
   if (bytes) memcpy(b->data.data + b->data.len, values, bytes);
   b->data.len += bytes;
   b->length += n;
