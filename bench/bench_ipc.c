@@ -218,7 +218,10 @@ static int bench_mixed(int quick) {
       }
       snprintf(name, sizeof name, "read stream, %s, %s validation%s", codec_name(codec),
                v ? "minimal" : "full", c == 0 ? " (zero-copy)" : "");
-      qv_bench_report(name, gb / best_r, "GB/s", (gb / best_r) / cpy_gbs, "memcpy");
+      if (c == 0 && v) /* zero-copy and trusted: no body byte is touched, a rate means nothing */
+        qv_bench_report(name, best_r * 1e3, "ms", 0, NULL);
+      else
+        qv_bench_report(name, gb / best_r, "GB/s", (gb / best_r) / cpy_gbs, "memcpy");
     }
     qv_buffer_unref(&buf);
   }
