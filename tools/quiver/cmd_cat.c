@@ -45,7 +45,7 @@ static int shortest_digits(double x, char *digits, int *exp10) {
     for (const char *q = buf; *q && *q != 'e'; q++)
       if (*q >= '0' && *q <= '9') digits[k++] = *q;
     digits[k] = '\0';
-    int e = atoi(strchr(buf, 'e') + 1);
+    int e = (int)strtol(strchr(buf, 'e') + 1, NULL, 10); /* snprintf's own exponent */
     if (strtod(buf, NULL) == x || p == 17) {
       *exp10 = e;
       return k;

@@ -167,7 +167,7 @@ static int run_info(int argc, char **argv) {
   for (int32_t c = 0; c < nf; c++) {
     char tbuf[256];
     qv_type_to_string(sc->fields[c]->type, tbuf, sizeof tbuf);
-    if (strlen(tbuf) > 44) strcpy(tbuf + 41, "...");
+    if (strlen(tbuf) > 44) memcpy(tbuf + 41, "...", 4);
     printf("  %-24s %-44s %14lld\n", sc->fields[c]->name, tbuf, (long long)col_bytes[c]);
     if (dicts[c])
       printf("  %-24s %-44s %14lld  (%lld values, id %lld)\n", "  dictionary", "",

@@ -168,7 +168,14 @@ static int parse_codec(const char *s, uint32_t *codec, int *level) {
   }
   const char *colon = strchr(s, ':');
   snprintf(name, sizeof name, "%.*s", (int)(colon ? colon - s : (long)strlen(s)), s);
-  if (colon) *level = atoi(colon + 1);
+  if (colon) {
+    char *end;
+    errno = 0;
+    long lv = strtol(colon + 1, &end, 10);
+    if (errno || end == colon + 1 || *end || lv < -131072 || lv > 22)
+      return qv_cli_usage(&qv_cli_cmd_nd, "bad codec level in '%s' (want NAME:LEVEL, e.g. zstd:3)", s);
+    *level = (int)lv;
+  }
   if (qv_nd_codec_find(name, codec, &err) != QV_OK) return qv_cli_usage(&qv_cli_cmd_nd, "%s", err.message);
   return 0;
 }
@@ -367,7 +374,7 @@ static int nd_define_cmd(const opts *o) {
   if (o->dims) {
     snprintf(dimbuf, sizeof dimbuf, "%s", o->dims);
     int n = 0;
-    for (char *t = strtok(dimbuf, ","); t && n < QV_ND_MAX_RANK; t = strtok(NULL, ",")) dims[n++] = t;
+    for (char *save = NULL, *t = strtok_r(dimbuf, ",", &save); t && n < QV_ND_MAX_RANK; t = strtok_r(NULL, ",", &save)) dims[n++] = t;
     if (n != r) return qv_cli_usage(&qv_cli_cmd_nd, "--dims must name %d dimensions", r);
     d.dim_names = dims;
   }
@@ -425,7 +432,7 @@ static int nd_put(const opts *o) {
     size_t w = qv_nd_dtype_width(in.dtype);
     char *copy = strdup(o->values);
     size_t cnt = 0;
-    for (char *t = strtok(copy, ","); t; t = strtok(NULL, ",")) cnt++;
+    for (char *save = NULL, *t = strtok_r(copy, ",", &save); t; t = strtok_r(NULL, ",", &save)) cnt++;
     free(copy);
     if (cnt != n) {
       close_file(st, f);
@@ -437,7 +444,7 @@ static int nd_put(const opts *o) {
       const void **vals = calloc(cnt + 1, sizeof *vals);
       size_t *lens = calloc(cnt + 1, sizeof *lens);
       size_t i = 0;
-      for (char *t = strtok(copy, ","); t; t = strtok(NULL, ",")) {
+      for (char *save = NULL, *t = strtok_r(copy, ",", &save); t; t = strtok_r(NULL, ",", &save)) {
         vals[i] = t;
         lens[i++] = strlen(t);
       }
@@ -448,7 +455,7 @@ static int nd_put(const opts *o) {
       uint8_t *buf = malloc(cnt * w + 1);
       size_t i = 0;
       s = QV_OK;
-      for (char *t = strtok(copy, ","); t; t = strtok(NULL, ","), i++) {
+      for (char *save = NULL, *t = strtok_r(copy, ",", &save); t; t = strtok_r(NULL, ",", &save), i++) {
         if (in.dtype.list_size || parse_value(in.dtype, t, buf + i * w) != 0) {
           s = qv_error_set(&err, QV_E_INVALID, "value %zu ('%s') is not a valid %s", i, t,
                            qv_nd_dtype_str(in.dtype, (char[64]){0}, 64));
@@ -511,7 +518,7 @@ static int nd_put(const opts *o) {
   if (!rc && o->dims) {
     snprintf(dimbuf, sizeof dimbuf, "%s", o->dims);
     int n = 0;
-    for (char *t = strtok(dimbuf, ","); t && n < QV_ND_MAX_RANK; t = strtok(NULL, ",")) dims[n++] = t;
+    for (char *save = NULL, *t = strtok_r(dimbuf, ",", &save); t && n < QV_ND_MAX_RANK; t = strtok_r(NULL, ",", &save)) dims[n++] = t;
     if (d.chunk_shape && (uint32_t)n != d.rank) rc = qv_cli_usage(&qv_cli_cmd_nd, "--dims and --chunks disagree on the rank");
     d.rank = (uint32_t)n;
     d.dim_names = dims;
