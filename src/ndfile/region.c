@@ -467,6 +467,26 @@ qv_status qv_nd_read(qv_nd_file *f, const char *name, const uint64_t *start,
 
 /* Makes sure chunk c has a decoded pending buffer; loads the current content unless `whole`
  * (then *fresh is set: the buffer is uninitialised until the write fills it). */
+/* Inserts pending chunk c (raw, len: ownership taken — freed on failure) at sorted position
+ * pos of p, growing the list by doubling. */
+static qv_status pend_insert(qv_nd_file *f, nd_pend *p, size_t pos, uint64_t c, uint8_t *raw,
+                             size_t len, qv_error *err) {
+  if (p->n == p->cap) {
+    size_t nc = p->cap ? p->cap * 2 : 8;
+    nd_pchunk *np = qv_mem_realloc(f->alloc, p->chunks, p->cap * sizeof *np, nc * sizeof *np, 0);
+    if (!np) {
+      qv__nd_raw_free(f->alloc, raw, len);
+      return qv__nomem(err, "pending chunks", nc * sizeof *np);
+    }
+    p->chunks = np;
+    p->cap = nc;
+  }
+  memmove(p->chunks + pos + 1, p->chunks + pos, (p->n - pos) * sizeof *p->chunks);
+  p->chunks[pos] = (nd_pchunk){.chunk = c, .raw = raw, .len = len};
+  p->n++;
+  return QV_OK;
+}
+
 static qv_status ensure_pchunk(qv_nd_file *f, nd_res *r, uint64_t c, bool whole, bool *fresh,
                                nd_pchunk **out, qv_error *err) {
   size_t pos;
@@ -509,19 +529,7 @@ static qv_status ensure_pchunk(qv_nd_file *f, nd_res *r, uint64_t c, bool whole,
     chunk_release(f, &cr);
   }
   nd_pend *p = r->pend;
-  if (p->n == p->cap) {
-    size_t nc = p->cap ? p->cap * 2 : 8;
-    nd_pchunk *np = qv_mem_realloc(f->alloc, p->chunks, p->cap * sizeof *np, nc * sizeof *np, 0);
-    if (!np) {
-      qv__nd_raw_free(f->alloc, raw, len);
-      return qv__nomem(err, "pending chunks", nc * sizeof *np);
-    }
-    p->chunks = np;
-    p->cap = nc;
-  }
-  memmove(p->chunks + pos + 1, p->chunks + pos, (p->n - pos) * sizeof *p->chunks);
-  p->chunks[pos] = (nd_pchunk){.chunk = c, .raw = raw, .len = len};
-  p->n++;
+  QV_TRY(pend_insert(f, p, pos, c, raw, len, err));
   f->pending_bytes += len;
   *out = &p->chunks[pos];
   return QV_OK;
@@ -1018,19 +1026,7 @@ static qv_status writevar_one(void *vc, uint64_t c, const uint64_t *org, const u
     pc->raw = raw;
     pc->len = total;
   } else {
-    if (p->n == p->cap) {
-      size_t nc = p->cap ? p->cap * 2 : 8;
-      nd_pchunk *np = qv_mem_realloc(f->alloc, p->chunks, p->cap * sizeof *np, nc * sizeof *np, 0);
-      if (!np) {
-        qv__nd_raw_free(f->alloc, raw, total);
-        return qv__nomem(err, "pending chunks", nc * sizeof *np);
-      }
-      p->chunks = np;
-      p->cap = nc;
-    }
-    memmove(p->chunks + pos + 1, p->chunks + pos, (p->n - pos) * sizeof *p->chunks);
-    p->chunks[pos] = (nd_pchunk){.chunk = c, .raw = raw, .len = total};
-    p->n++;
+    QV_TRY(pend_insert(f, p, pos, c, raw, total, err));
   }
   f->pending_bytes += total;
   return QV_OK;
