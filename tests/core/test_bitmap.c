@@ -10,13 +10,7 @@ static const size_t lens[] = {0,   1,   7,   8,   9,   15,   16,   17,   63,
 /* ---- reference and helpers ------------------------------------------------------------ */
 
 static uint64_t rng_state = 0x9e3779b97f4a7c15u;
-static uint64_t rnd(void) {
-  uint64_t x = rng_state;
-  x ^= x << 13;
-  x ^= x >> 7;
-  x ^= x << 17;
-  return rng_state = x;
-}
+static uint64_t rnd(void) { return qv_test_rand(&rng_state); }
 /* Random bytes; `density` selects the pattern: 0 random, 1 sparse, 2 dense, 3 long runs. */
 static void fill(uint8_t *p, size_t n, int density) {
   int run = 0;

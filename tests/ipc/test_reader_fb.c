@@ -303,12 +303,7 @@ static void test_truncation_everywhere(void) {
 }
 
 static uint64_t rng = 88172645463325252ull;
-static uint64_t next_rand(void) {
-  rng ^= rng << 13;
-  rng ^= rng >> 7;
-  rng ^= rng << 17;
-  return rng;
-}
+static uint64_t next_rand(void) { return qv_test_rand(&rng); }
 
 static void test_random_corruption(void) {
   build_schema(&F, QV_FB_METADATA_V5, NULL);

@@ -398,12 +398,7 @@ static void test_truncation_everywhere(void) {
 }
 
 static uint64_t rng = 0x2545F4914F6CDD1Dull;
-static uint64_t rnd(void) {
-  rng ^= rng << 13;
-  rng ^= rng >> 7;
-  rng ^= rng << 17;
-  return rng;
-}
+static uint64_t rnd(void) { return qv_test_rand(&rng); }
 
 static void test_random_corruption(void) {
   build_file(0);

@@ -394,8 +394,7 @@ static void test_compression_layout(void) {
   for (int i = 0; i < 4000; i++) {
     QV_CHECK_OK(qv_builder_append_i64(b0, 7, NULL));
     uint8_t r[1];
-    x ^= x << 13, x ^= x >> 7, x ^= x << 17;
-    r[0] = (uint8_t)x;
+    r[0] = (uint8_t)qv_test_rand(&x);
     QV_CHECK_OK(qv_builder_append_bytes(b1, r, 1, NULL));
   }
   qv_array *cols[2];

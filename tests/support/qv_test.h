@@ -10,6 +10,7 @@
 
 #include <inttypes.h>
 #include <stdbool.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -106,6 +107,16 @@ int qv_test_run(const qv_test_case *cases, size_t n, int argc, char **argv);
     return qv_test_run(qv__cases, sizeof qv__cases / sizeof qv__cases[0], argc, argv);     \
   }
 #define QV_CASE(fn) {#fn, fn}
+
+/* Deterministic pseudo-random numbers (xorshift64) for reproducible tests: advances *state
+ * (which must not be 0) and returns the new value. */
+static inline uint64_t qv_test_rand(uint64_t *state) {
+  uint64_t x = *state;
+  x ^= x << 13;
+  x ^= x >> 7;
+  x ^= x << 17;
+  return *state = x;
+}
 
 /* ---- counting / failing allocator ------------------------------------------------------- */
 

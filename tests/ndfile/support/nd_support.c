@@ -3,13 +3,7 @@
 
 #include <xxhash.h>
 
-uint64_t nd_rand(uint64_t *s) {
-  uint64_t x = *s;
-  x ^= x << 13;
-  x ^= x >> 7;
-  x ^= x << 17;
-  return *s = x;
-}
+uint64_t nd_rand(uint64_t *s) { return qv_test_rand(s); }
 
 uint64_t nd_prod(uint32_t rank, const uint64_t *shape) {
   uint64_t n = 1;
