@@ -29,7 +29,9 @@ extern "C" {
 
 /* ---- stores: a versioned vtable, modelled on SQLite's VFS ------------------------------- */
 
-#define QV_ND_STORE_VERSION 1
+/* Version 2 added the optional map/unmap and writer_read_at members at the end of the struct;
+ * ndfile reads them only from stores that declare version >= 2 (version 1 stores keep working). */
+#define QV_ND_STORE_VERSION 2
 
 /* Capability bits of a store. */
 #define QV_ND_CAP_ATOMIC_PUT 1u      /* writer_commit publishes all-or-nothing */
@@ -94,6 +96,23 @@ struct qv_nd_store {
   qv_status (*sync)(qv_nd_store *s, const char *path, qv_error *err);
   /* Frees the store. */
   void (*close)(qv_nd_store *s);
+  /* ---- version 2 (all optional: NULL = not provided) ---- */
+  /* Maps the whole published object `path`, whose size is `size`, read-only into memory:
+   * *base receives its first byte and *token what unmap needs. ndfile maps layers (which are
+   * immutable once published) to checksum and decode blocks in place instead of copying them
+   * out first. QV_E_UNSUPPORTED when this object cannot be mapped (ndfile then uses read_at);
+   * QV_E_NOTFOUND; QV_E_CORRUPT when the object's size is not `size`. The mapping must stay
+   * valid until unmap, even if the object is removed meanwhile. Thread-safe like read_at. */
+  qv_status (*map)(qv_nd_store *s, const char *path, uint64_t size, const void **base,
+                   void **token, qv_error *err);
+  /* Releases a mapping made by map. */
+  void (*unmap)(qv_nd_store *s, void *token);
+  /* Reads back len bytes at offset of the object being written by w (only bytes already
+   * appended). Lets ndfile stream whole chunks into the next layer while they are written and
+   * still read them before the flush publishes it. QV_E_RANGE beyond what was appended;
+   * QV_E_IO. Not called concurrently with writer_append on the same writer. */
+  qv_status (*writer_read_at)(qv_nd_store_writer *w, uint64_t offset, void *buf, size_t len,
+                              qv_error *err);
 };
 
 /* A store over a directory: object "a/b" is file root/a/b. Publication writes root/a/.tmp-*,
@@ -105,6 +124,11 @@ QV_API qv_status qv_nd_store_posix_new(const char *root, const qv_allocator *a,
 #define QV_ND_POSIX_NO_FSYNC 1u /* never fsync: for scratch data only — after a power loss recent
                                    layers may be missing or torn (torn ones are then reported as
                                    QV_E_CORRUPT); publication stays atomic for other processes */
+#define QV_ND_POSIX_NO_MMAP 2u  /* never map layers (map returns QV_E_UNSUPPORTED): reads use
+                                   pread. By default published layers are mapped read-only;
+                                   like every memory-mapped reader, a process reading a layer
+                                   that someone else truncates in place gets SIGBUS — layers are
+                                   immutable, so only outside tampering does that */
 /* Like qv_nd_store_posix_new with QV_ND_POSIX_* flags. */
 QV_API qv_status qv_nd_store_posix_open(const char *root, unsigned flags, const qv_allocator *a,
                                         qv_nd_store **out, qv_error *err);

@@ -86,6 +86,8 @@ typedef struct nd_layer {
   nd_entry *entries;
   size_t n_entries;
   nd_arena arena;
+  const uint8_t *map; /* the whole object mapped read-only (store->map), or NULL: use read_at */
+  void *map_token;
 } nd_layer;
 
 /* Footer parse of layer bytes (whole object). Fills *out (arena inited by the caller).
