@@ -29,7 +29,7 @@ extern "C" {
 
 /* ---- stores: a versioned vtable, modelled on SQLite's VFS ------------------------------- */
 
-/* Version 2 added the optional map/unmap and writer_read_at members at the end of the struct;
+/* Version 2 added the optional map/unmap, writer_read_at and writer_appendv members at the end;
  * ndfile reads them only from stores that declare version >= 2 (version 1 stores keep working). */
 #define QV_ND_STORE_VERSION 2
 
@@ -112,6 +112,11 @@ struct qv_nd_store {
    * still read them before the flush publishes it. QV_E_RANGE beyond what was appended;
    * QV_E_IO. Not called concurrently with writer_append on the same writer. */
   qv_status (*writer_read_at)(qv_nd_store_writer *w, uint64_t offset, void *buf, size_t len,
+                              qv_error *err);
+  /* Appends n buffers in order, as writer_append of their concatenation would (posix: writev):
+   * ndfile streams the rows of a chunk straight from the caller's array without gathering
+   * them first. Same statuses as writer_append. */
+  qv_status (*writer_appendv)(qv_nd_store_writer *w, const struct qv_nd_iovec *iov, size_t n,
                               qv_error *err);
 };
 
@@ -239,7 +244,11 @@ typedef struct qv_nd_options {
   size_t cache_bytes;         /* budget of the decoded-chunk LRU cache; default 64 MiB; 0: none.
                                  A qv_nd_read of 32 MiB or more that exceeds the budget does not
                                  go through it (a scan would only evict it) */
-  size_t max_pending_bytes;   /* a write that leaves more unflushed chunk bytes flushes; 256 MiB */
+  size_t max_pending_bytes;   /* a write that leaves more unflushed chunk bytes in memory
+                                 flushes; 256 MiB. Whole-chunk blocks of 64 KiB or more are
+                                 streamed into the next layer as they are written (stores of
+                                 version >= 2 with writer_read_at; spec §2a) and do not count,
+                                 except the bytes of streamed blocks overwritten since */
   unsigned threads;           /* worker threads a region read spreading over many chunks may use
                                  (checksum + decode in parallel); 0 or 1: the calling thread only
                                  (default 1) */
@@ -407,7 +416,9 @@ QV_API qv_status qv_nd_stats_get(qv_nd_file *f, const char *name, qv_nd_stats *o
 
 /* Writes pending changes as a new layer. No-op when nothing changed. QV_E_CONFLICT when another
  * writer published the next layer first (pending changes are kept); QV_E_IO... After a failure
- * between publication and sync the handle refuses further writes (QV_E_STATE): reopen. */
+ * between publication and sync the handle refuses further writes (QV_E_STATE): reopen. So does
+ * a publication that fails after whole chunks were streamed into the layer (spec §2a): those
+ * unflushed changes are lost with it, and the error says so. */
 QV_API qv_status qv_nd_flush(qv_nd_file *f, qv_error *err);
 /* Flushes, then merges all layers into one new base layer, then removes the older layers.
  * Crash-safe at every step (docs/spec/ndfile.md §2). QV_E_CONFLICT like qv_nd_flush. Other

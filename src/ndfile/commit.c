@@ -30,9 +30,22 @@ static qv_status lw_scratch(lw *l, size_t n, qv_error *err) {
   return l->scratch ? QV_OK : qv__nomem(err, "encode buffer", n);
 }
 
-/* Encodes and appends a pending chunk; fills its index entry. */
+/* Encodes and appends a pending chunk; fills its index entry. A spilled block is already in
+ * place when the layer continues the spill writer (`in_spill`), else it is read back (checked)
+ * from the spill writer and appended. */
 static qv_status put_pchunk(lw *l, const nd_meta *m, const nd_pchunk *pc, nd_chunk_ent *ce,
-                            qv_error *err) {
+                            bool in_spill, qv_error *err) {
+  if (pc->spilled && in_spill) {
+    *ce = pc->ent;
+    return QV_OK;
+  }
+  if (pc->spilled) {
+    QV_TRY(lw_scratch(l, (size_t)pc->ent.stored_len, err));
+    QV_TRY(qv__nd_spill_read(l->f, m, pc, l->scratch, true, err));
+    *ce = pc->ent;
+    ce->offset = l->off;
+    return lw_append(l, l->scratch, (size_t)pc->ent.stored_len, err);
+  }
   if (pc->enc) {
     *ce = pc->ent;
     ce->offset = l->off;
@@ -75,11 +88,23 @@ qv_status qv__nd_publish(qv_nd_file *f, uint64_t seq, bool base, qv_error *err) 
   qv_mbuffer_init(&foot, f->alloc);
   nd_arena tmp;
   qv__nd_arena_init(&tmp, f->alloc);
-  qv_status s = f->store->writer_open(f->store, name, &l.w, err);
-  if (s < 0) goto out;
-  uint8_t hd[ND_HEADER_LEN];
-  qv__nd_header(hd);
-  QV_TRY_GOTO(s, lw_append(&l, hd, sizeof hd, err), out);
+  /* Whole chunks written since the last flush may already sit in the spill writer of this
+   * layer: continue it when it holds exactly the blocks still referenced (spec §2a); else
+   * (blocks overwritten since, or an append failed) write the layer afresh, copying those
+   * blocks over. */
+  bool in_spill = !base && f->spill && !f->spill_broken && f->spill_seq == seq &&
+                  f->spill_off == ND_HEADER_LEN + f->spill_live;
+  qv_status s = QV_OK;
+  if (in_spill) {
+    l.w = f->spill;
+    l.off = f->spill_off;
+  } else {
+    s = f->store->writer_open(f->store, name, &l.w, err);
+    if (s < 0) goto out;
+    uint8_t hd[ND_HEADER_LEN];
+    qv__nd_header(hd);
+    QV_TRY_GOTO(s, lw_append(&l, hd, sizeof hd, err), out);
+  }
   size_t n_ent = base ? f->n_view : f->n_pend;
   nd_entry *ents = n_ent ? qv__nd_arena_alloc(&tmp, n_ent * sizeof *ents) : NULL;
   if (n_ent && !ents) {
@@ -98,7 +123,8 @@ qv_status qv__nd_publish(qv_nd_file *f, uint64_t seq, bool base, qv_error *err) 
         s = qv__nomem(err, "chunk index", p->n * sizeof(nd_chunk_ent));
         goto out;
       }
-      for (size_t c = 0; c < p->n; c++) QV_TRY_GOTO(s, put_pchunk(&l, &p->meta, &p->chunks[c], &e->chunks[c], err), out);
+      for (size_t c = 0; c < p->n; c++)
+        QV_TRY_GOTO(s, put_pchunk(&l, &p->meta, &p->chunks[c], &e->chunks[c], in_spill, err), out);
     } else {
       nd_varr *v = &f->view[i];
       nd_res r = {v->meta, NULL, v->chain, v->n_chain};
@@ -141,14 +167,26 @@ qv_status qv__nd_publish(qv_nd_file *f, uint64_t seq, bool base, qv_error *err) 
   qv__nd_trailer(tr, foot.len, qv__nd_hash(foot.data, foot.len));
   QV_TRY_GOTO(s, lw_append(&l, foot.data, foot.len, err), out);
   QV_TRY_GOTO(s, lw_append(&l, tr, sizeof tr, err), out);
+  if (f->spill_live) { /* commit frees the writer even when it fails: spilled blocks would go
+                          with it, so look for a competing layer first and keep them if so */
+    uint64_t osz;
+    if (f->store->size(f->store, name, &osz, NULL) == QV_OK) {
+      s = QV_E_EXISTS;
+      goto exists;
+    }
+  }
   s = f->store->writer_commit(l.w, QV_ND_PUT_IF_ABSENT, err);
+  if (l.w == f->spill) f->spill = NULL; /* freed by the commit */
   l.w = NULL;
-  if (s == QV_E_EXISTS) {
+  if (s < 0 && f->spill_live) f->poisoned = true; /* the spilled blocks went with the writer */
+exists:
+  if (s == QV_E_EXISTS)
     s = qv_error_set(err, QV_E_CONFLICT,
                      "'%s': layer %llu was published by another writer first; reopen the file to see it",
                      f->path, (unsigned long long)seq);
-    goto out;
-  }
+  if (s < 0 && f->poisoned)
+    qv_error_prefix(err, "this handle's unflushed changes were lost with the failed publication: ");
+  if (s < 0) goto out;
   if (s < 0) goto out;
   /* Published. From here a failure leaves the store ahead of this handle: poison it. */
   s = f->store->sync(f->store, name, err);
@@ -177,12 +215,18 @@ qv_status qv__nd_publish(qv_nd_file *f, uint64_t seq, bool base, qv_error *err) 
     f->n_layers = keep + 1;
   }
   qv__nd_pend_clear_all(f);
+  qv__nd_spill_drop(f); /* published (it was this layer), or superseded by it */
   s = qv__nd_build_view(f, err);
   if (s == QV_OK) s = qv__nd_rebuild_names(f, err);
   if (s < 0) f->poisoned = true;
   if (base) qv__nd_cache_clear(f->cache);
 out:
-  if (l.w) f->store->writer_abort(l.w);
+  if (l.w && l.w == f->spill) { /* failed before the commit: the spill writer stays (its
+                                   tail now holds bytes no block owns: the next flush rewrites) */
+    f->spill_off = l.off;
+  } else if (l.w) {
+    f->store->writer_abort(l.w);
+  }
   if (l.scratch) qv__nd_raw_free(f->alloc, l.scratch, l.scap);
   qv_mbuffer_reset(&foot);
   qv__nd_arena_free(&tmp);
@@ -192,12 +236,17 @@ out:
 
 static qv_status flush_locked(qv_nd_file *f, qv_error *err) {
   QV_TRY(qv__nd_check_writable(f, err));
-  if (!f->n_pend) return QV_OK;
+  if (!f->n_pend) {
+    qv__nd_spill_drop(f); /* only blocks nobody references any more */
+    return QV_OK;
+  }
   return qv__nd_publish(f, qv__nd_top_seq(f) + 1, false, err);
 }
 
 qv_status qv__nd_maybe_autoflush(qv_nd_file *f, qv_error *err) {
-  if (f->pending_bytes <= f->opts.max_pending_bytes) return QV_OK;
+  /* memory held, plus spilled bytes no pending chunk references any more (overwritten) */
+  uint64_t dead = f->spill_off > ND_HEADER_LEN + f->spill_live ? f->spill_off - ND_HEADER_LEN - f->spill_live : 0;
+  if (f->pending_bytes + dead <= f->opts.max_pending_bytes) return QV_OK;
   return flush_locked(f, err);
 }
 

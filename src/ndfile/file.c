@@ -148,9 +148,23 @@ missing:
   return qv_error_set(err, QV_E_NOTFOUND, "no array named '%s'", name);
 }
 
+void qv__nd_pchunk_free(qv_nd_file *f, nd_pchunk *pc) {
+  if (pc->spilled) f->spill_live -= pc->ent.stored_len;
+  else qv__nd_raw_free(f->alloc, pc->raw, pc->len);
+  pc->raw = NULL;
+  pc->spilled = false;
+}
+
+void qv__nd_spill_drop(qv_nd_file *f) {
+  if (f->spill) f->store->writer_abort(f->spill);
+  f->spill = NULL;
+  f->spill_off = f->spill_live = 0;
+  f->spill_broken = false;
+}
+
 static void pend_free(qv_nd_file *f, nd_pend *p) {
   if (!p) return;
-  for (size_t i = 0; i < p->n; i++) qv__nd_raw_free(f->alloc, p->chunks[i].raw, p->chunks[i].len);
+  for (size_t i = 0; i < p->n; i++) qv__nd_pchunk_free(f, &p->chunks[i]);
   qv_mem_free(f->alloc, p->chunks, p->cap * sizeof(nd_pchunk), 0);
   qv__nd_arena_free(&p->arena);
   qv_mem_free(f->alloc, p, sizeof *p, 0);
@@ -533,6 +547,7 @@ static qv_status file_new(qv_nd_store *store, const char *path, const qv_nd_opti
   }
   pthread_rwlock_init(&f->lock, NULL);
   pthread_mutex_init(&f->pool_mu, NULL);
+  pthread_mutex_init(&f->spill_mu, NULL);
   *out = f;
   return QV_OK;
 }
@@ -540,6 +555,8 @@ static qv_status file_new(qv_nd_store *store, const char *path, const qv_nd_opti
 void qv_nd_close(qv_nd_file *f) {
   if (!f) return;
   qv__nd_pend_clear_all(f);
+  qv__nd_spill_drop(f);
+  pthread_mutex_destroy(&f->spill_mu);
   qv_mem_free(f->alloc, f->pend, f->cap_pend * sizeof *f->pend, 0);
   qv_mem_free(f->alloc, f->names, f->cap_names * sizeof *f->names, 0);
   if (f->gather) qv_mem_free(f->alloc, f->gather, f->gcap, 64);
@@ -701,7 +718,7 @@ qv_status qv_nd_delete(qv_nd_file *f, const char *name, qv_error *err) {
         memmove(f->pend + pos, f->pend + pos + 1, (f->n_pend - pos - 1) * sizeof *f->pend);
         f->n_pend--;
       } else {
-        for (size_t i = 0; i < old->n; i++) qv__nd_raw_free(f->alloc, old->chunks[i].raw, old->chunks[i].len);
+        for (size_t i = 0; i < old->n; i++) qv__nd_pchunk_free(f, &old->chunks[i]);
         old->n = 0;
         old->kind = ND_KIND_TOMBSTONE;
       }
@@ -780,7 +797,8 @@ qv_status qv_nd_info_get(qv_nd_file *f, const char *name, qv_nd_info *out, qv_er
     out->n_chunks = m->n_chunks;
     out->stored_chunks = n;
     for (size_t i = 0; i < n; i++)
-      out->stored_bytes += e[i].link < 0 ? r.pend->chunks[e[i].idx].len
+      out->stored_bytes += e[i].link < 0 ? (r.pend->chunks[e[i].idx].spilled ? r.pend->chunks[e[i].idx].ent.stored_len
+                                                                              : r.pend->chunks[e[i].idx].len)
                                          : r.chain[e[i].link].entry->chunks[e[i].idx].stored_len;
     if (r.n_chain && (!r.pend || r.pend->kind != ND_KIND_DEFINE))
       out->defined_in_layer = r.chain[r.n_chain - 1].layer->seq;

@@ -8,10 +8,11 @@
 
 typedef struct nd_pchunk {
   uint64_t chunk;
-  uint8_t *raw;
-  size_t len;
+  uint8_t *raw; /* NULL when spilled */
+  size_t len;   /* bytes held in memory (0 when spilled) */
   bool enc;
-  nd_chunk_ent ent; /* when enc: everything but the offset */
+  bool spilled;     /* the block was streamed to the spill writer (enc is true then) */
+  nd_chunk_ent ent; /* when enc: everything but the offset; when spilled: its offset too */
 } nd_pchunk;
 
 typedef struct nd_pend {
@@ -54,6 +55,14 @@ struct qv_nd_file {
   size_t n_names, cap_names;
   uint8_t *gather, *encbuf; /* write-time scratch (under the write lock) */
   size_t gcap, ecap;
+  /* The next layer, being written already: whole chunks written by qv_nd_write stream into it
+   * (no copy held in memory) and flush appends the rest and the footer (spec §2a). */
+  pthread_mutex_t spill_mu;     /* appends from parallel encoders */
+  qv_nd_store_writer *spill;    /* open writer of layer spill_seq, or NULL */
+  uint64_t spill_seq;
+  uint64_t spill_off;           /* bytes appended (header included) */
+  uint64_t spill_live;          /* bytes of spilled blocks still referenced by pending chunks */
+  bool spill_broken;            /* an append failed: stop spilling; flush rewrites the layer */
   /* transient chunk buffers reused across reads (several readers at once: own mutex) */
   pthread_mutex_t pool_mu;
   struct {
@@ -85,6 +94,10 @@ typedef struct eff {
 } eff;
 
 /* file.c */
+/* Frees what a pending chunk holds (memory, or its spilled block's share of spill_live). */
+void qv__nd_pchunk_free(qv_nd_file *f, nd_pchunk *pc);
+/* Aborts the spill writer and forgets it (after a successful publish, or on close). */
+void qv__nd_spill_drop(qv_nd_file *f);
 void qv__nd_coord_str(const nd_meta *m, uint64_t c, char *buf, size_t cap);
 void *qv__nd_raw_alloc(const qv_allocator *a, size_t len);
 void qv__nd_raw_free(const qv_allocator *a, void *p, size_t len);
@@ -103,6 +116,10 @@ qv_status qv__nd_check_writable(qv_nd_file *f, qv_error *err);
 qv_status qv__nd_effective(qv_nd_file *f, const nd_res *r, eff **out, size_t *n, qv_error *err);
 void qv__nd_eff_free(qv_nd_file *f, eff *e, const nd_res *r);
 /* region.c */
+/* Reads a spilled pending block back into dst (raw_len bytes), checked and decoded; or, with
+ * `stored` true, its stored bytes (stored_len) checked but not decoded. */
+qv_status qv__nd_spill_read(qv_nd_file *f, const nd_meta *m, const nd_pchunk *pc, uint8_t *dst,
+                            bool stored, qv_error *err);
 qv_status qv__nd_load_block(qv_nd_file *f, nd_cache *cache, const nd_layer *L, const nd_meta *m,
                             const nd_chunk_ent *ce, nd_cached *out, qv_error *err);
 /* commit.c */

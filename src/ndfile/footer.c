@@ -2,6 +2,7 @@
  * parser (docs/spec/ndfile.md §3, §4). Every count, length and offset read from a layer is
  * checked against the bytes present and the limits before it is used. */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <xxhash.h>
 
@@ -247,8 +248,16 @@ static qv_status parse_attrs(rd *r, nd_arena *ar, const qv_nd_limits *lim, nd_me
   return QV_OK;
 }
 
+/* How the blocks seen so far cover the data region [16, data_end) (§3 check 5). */
+typedef struct tiling {
+  uint64_t data_end;
+  uint64_t next;  /* while in footer order: where the next block must start */
+  uint64_t total; /* bytes of all blocks */
+  bool ordered;   /* every block so far started where the previous ended */
+} tiling;
+
 static qv_status parse_entry(rd *r, nd_arena *ar, const qv_nd_limits *lim, nd_entry *e,
-                             uint64_t *expect_off) {
+                             tiling *tl) {
   nd_meta *m = &e->meta;
   uint8_t res;
   QV_TRY(get_str(r, ar, 1, lim->max_name, &m->name, "array name"));
@@ -318,8 +327,12 @@ static qv_status parse_entry(rd *r, nd_arena *ar, const qv_nd_limits *lim, nd_en
     snprintf(what, sizeof what, "chunk entry %llu", (unsigned long long)i);
     if (c->chunk >= m->n_chunks) return bad(r, "%s: chunk number outside the grid", what);
     if (i && c->chunk <= e->chunks[i - 1].chunk) return bad(r, "%s: chunk numbers not strictly increasing", what);
-    if (c->offset != *expect_off) return bad(r, "%s: block does not start where the previous ended", what);
-    if (__builtin_add_overflow(*expect_off, c->stored_len, expect_off)) return bad(r, "%s: block length overflows", what);
+    if (c->offset < ND_HEADER_LEN || c->offset > tl->data_end || c->stored_len > tl->data_end - c->offset)
+      return bad(r, "%s: block lies outside the data region", what);
+    if (tl->ordered && c->offset == tl->next) tl->next += c->stored_len;
+    else tl->ordered = false;
+    tl->total += c->stored_len; /* cannot overflow: each block ≤ data_end and the count is bounded */
+    if (tl->total > tl->data_end - ND_HEADER_LEN) return bad(r, "%s: blocks overlap (more block bytes than data)", what);
     uint64_t org[QV_ND_MAX_RANK], ext[QV_ND_MAX_RANK];
     uint64_t ne = qv__nd_chunk_extent(m, c->chunk, org, ext);
     if (!var && c->raw_len != ne * m->width) return bad(r, "%s: decoded length does not match the chunk shape", what);
@@ -335,6 +348,44 @@ static qv_status parse_entry(rd *r, nd_arena *ar, const qv_nd_limits *lim, nd_en
   }
   r->ctx = NULL;
   return QV_OK;
+}
+
+typedef struct extent {
+  uint64_t off, len;
+} extent;
+
+static int extent_cmp(const void *a, const void *b) {
+  const extent *x = a, *y = b;
+  return x->off < y->off ? -1 : x->off > y->off;
+}
+
+/* Blocks not in footer order (a layer whose chunks were streamed to the store as they were
+ * written): sorted by offset they must still tile [16, data_end) exactly (§3 check 5). */
+static qv_status check_tiling(const nd_layer *l, uint64_t data_end, qv_error *err) {
+  size_t n = 0;
+  for (size_t i = 0; i < l->n_entries; i++) n += (size_t)l->entries[i].n_chunks;
+  const qv_allocator *a = l->arena.alloc;
+  extent *x = qv_mem_alloc(a, n * sizeof *x, 0);
+  if (!x) return qv__nomem(err, "block extents", n * sizeof *x);
+  size_t k = 0;
+  for (size_t i = 0; i < l->n_entries; i++)
+    for (uint64_t j = 0; j < l->entries[i].n_chunks; j++)
+      x[k++] = (extent){l->entries[i].chunks[j].offset, l->entries[i].chunks[j].stored_len};
+  qsort(x, n, sizeof *x, extent_cmp);
+  uint64_t next = ND_HEADER_LEN;
+  qv_status s = QV_OK;
+  for (size_t i = 0; i < n && s == QV_OK; i++) {
+    if (x[i].off != next)
+      s = qv_error_set_at(err, QV_E_CORRUPT, (int64_t)next, "layer %llu: blocks %s at offset %llu",
+                          (unsigned long long)l->seq, x[i].off < next ? "overlap" : "leave a gap",
+                          (unsigned long long)next);
+    next = x[i].off + x[i].len;
+  }
+  if (s == QV_OK && next != data_end)
+    s = qv_error_set(err, QV_E_CORRUPT, "layer %llu: blocks end at %llu but the footer starts at %llu",
+                     (unsigned long long)l->seq, (unsigned long long)next, (unsigned long long)data_end);
+  qv_mem_free(a, x, n * sizeof *x, 0);
+  return s;
 }
 
 qv_status qv__nd_footer_parse(const uint8_t *p, size_t len, uint64_t seq, uint64_t data_end,
@@ -358,19 +409,21 @@ qv_status qv__nd_footer_parse(const uint8_t *p, size_t len, uint64_t seq, uint64
   out->n_entries = n;
   out->entries = n ? qv__nd_arena_alloc(&out->arena, n * sizeof(nd_entry)) : NULL;
   if (n && !out->entries) return qv__nomem(err, "layer entries", n * sizeof(nd_entry));
-  uint64_t off = ND_HEADER_LEN;
+  if (data_end < ND_HEADER_LEN) return bad(&r, "%s", "data region ends before the header");
+  tiling tl = {data_end, ND_HEADER_LEN, 0, true};
   for (uint32_t i = 0; i < n; i++) {
-    QV_TRY(parse_entry(&r, &out->arena, lim, &out->entries[i], &off));
+    QV_TRY(parse_entry(&r, &out->arena, lim, &out->entries[i], &tl));
     if (i && strcmp(out->entries[i - 1].meta.name, out->entries[i].meta.name) >= 0)
       return bad(&r, "array '%s' out of order (names must be strictly increasing)", out->entries[i].meta.name);
     if ((flags & ND_FLAG_BASE) && out->entries[i].kind != ND_KIND_DEFINE)
       return bad(&r, "array '%s': a base layer holds only definitions", out->entries[i].meta.name);
   }
   if (r.pos != len) return bad(&r, "%s", "trailing bytes after the last array");
-  if (off != data_end)
-    return qv_error_set(err, QV_E_CORRUPT, "layer %llu: blocks end at %llu but the footer starts at %llu",
-                        (unsigned long long)seq, (unsigned long long)off, (unsigned long long)data_end);
-  return QV_OK;
+  if (tl.total != data_end - ND_HEADER_LEN)
+    return qv_error_set(err, QV_E_CORRUPT, "layer %llu: blocks hold %llu bytes but the data region has %llu",
+                        (unsigned long long)seq, (unsigned long long)tl.total,
+                        (unsigned long long)(data_end - ND_HEADER_LEN));
+  return tl.ordered ? QV_OK : check_tiling(out, data_end, err);
 }
 
 qv_status qv__nd_layer_parse_tail(const uint8_t *t, uint64_t size, const qv_nd_limits *lim,

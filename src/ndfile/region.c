@@ -29,6 +29,26 @@ static qv_status pchunk_decode(qv_nd_file *f, const nd_pchunk *pc, uint8_t **out
   return QV_OK;
 }
 
+qv_status qv__nd_spill_read(qv_nd_file *f, const nd_meta *m, const nd_pchunk *pc, uint8_t *dst,
+                            bool stored, qv_error *err) {
+  size_t sl = (size_t)pc->ent.stored_len, rawn = (size_t)pc->ent.raw_len, cap = 0;
+  bool plain = stored || pc->ent.codec == QV_ND_CODEC_NONE;
+  uint8_t *sbuf = plain ? dst : qv__nd_pool_get(f, sl, &cap);
+  if (!sbuf) return qv__nomem(err, "chunk block", sl);
+  char cs[200];
+  qv_status s = f->spill ? f->store->writer_read_at(f->spill, pc->ent.offset, sbuf, sl, err)
+                         : qv_error_set(err, QV_E_STATE, "the unflushed layer is gone");
+  if (s == QV_OK && qv__nd_hash(sbuf, sl) != pc->ent.hash)
+    s = qv_error_set_at(err, QV_E_CORRUPT, (int64_t)pc->ent.offset, "checksum mismatch");
+  if (s == QV_OK && !plain) s = qv__nd_decode(pc->ent.codec, sbuf, sl, dst, rawn, err);
+  if (s < 0) {
+    qv__nd_coord_str(m, pc->chunk, cs, sizeof cs);
+    qv_error_prefix(err, "unflushed block of '%s' chunk %s (read back from the store): ", m->name, cs);
+  }
+  if (sbuf != dst) qv__nd_pool_put(f, sbuf, cap);
+  return s;
+}
+
 static qv_status check_var_raw(const uint8_t *raw, size_t len, uint64_t n) {
   if (len / 4 < n) return QV_E_CORRUPT;
   uint64_t total = 0;
@@ -109,6 +129,20 @@ static qv_status get_chunk(qv_nd_file *f, const nd_res *r, uint64_t c, chunk_ref
   memset(out, 0, sizeof *out);
   if (r->pend) {
     nd_pchunk *pc = qv__nd_pend_chunk(r->pend, c, NULL);
+    if (pc && pc->spilled) {
+      size_t rawn = (size_t)pc->ent.raw_len;
+      out->owned = qv__nd_raw_alloc(f->alloc, rawn);
+      if (!out->owned) return qv__nomem(err, "chunk", rawn);
+      out->len = rawn;
+      qv_status s = qv__nd_spill_read(f, r->meta, pc, out->owned, false, err);
+      if (s < 0) {
+        qv__nd_raw_free(f->alloc, out->owned, rawn);
+        out->owned = NULL;
+        return s;
+      }
+      out->data = out->owned;
+      return QV_OK;
+    }
     if (pc && pc->enc && pc->ent.codec != QV_ND_CODEC_NONE) {
       QV_TRY(pchunk_decode(f, pc, &out->owned, err));
       out->data = out->owned;
@@ -491,7 +525,21 @@ static qv_status ensure_pchunk(qv_nd_file *f, nd_res *r, uint64_t c, bool whole,
                                nd_pchunk **out, qv_error *err) {
   size_t pos;
   nd_pchunk *pc = qv__nd_pend_chunk(r->pend, c, &pos);
-  if (pc && pc->enc && pc->ent.codec == QV_ND_CODEC_NONE) {
+  if (pc && pc->spilled) { /* back into memory for a partial update; the spilled block dies */
+    size_t rawn = (size_t)pc->ent.raw_len;
+    uint8_t *raw = qv__nd_raw_alloc(f->alloc, rawn);
+    if (!raw) return qv__nomem(err, "chunk", rawn);
+    qv_status s = qv__nd_spill_read(f, r->meta, pc, raw, false, err);
+    if (s < 0) {
+      qv__nd_raw_free(f->alloc, raw, rawn);
+      return s;
+    }
+    qv__nd_pchunk_free(f, pc);
+    pc->raw = raw;
+    pc->len = rawn;
+    pc->enc = false;
+    f->pending_bytes += rawn;
+  } else if (pc && pc->enc && pc->ent.codec == QV_ND_CODEC_NONE) {
     pc->enc = false; /* a plain block is its decoded form: statistics and checksum redone at flush */
   } else if (pc && pc->enc) { /* back to decoded form for a partial update */
     uint8_t *raw = NULL;
@@ -581,12 +629,146 @@ static void gather_band(const nd_meta *m, const uint8_t *in, const uint64_t *in_
   }
 }
 
-/* Encodes a decoded chunk into an exactly sized block; fills `ent` (not its offset). */
+/* Blocks at least this long are streamed to the next layer as they are written (spec §2a)
+ * instead of being held in memory until the flush; smaller ones are not worth a store call. */
+#define ND_SPILL_MIN ((size_t)64 << 10)
+
+/* Per-chunk plan of one write: staged blocks are installed only once every chunk the write
+ * touches is ready, so a failed write changes nothing (a block already streamed to the next
+ * layer is then simply never referenced: flush rewrites that layer without it). */
+typedef struct wstage {
+  uint64_t chunk;
+  uint8_t *enc; /* staged block held in memory, or NULL */
+  size_t len;
+  bool spilled; /* staged block streamed to the spill writer at ent.offset */
+  nd_chunk_ent ent;
+  bool fresh;    /* a pending buffer created uninitialised by this write */
+  bool want_enc; /* parallel mode: to be encoded by encode_staged */
+} wstage;
+
+typedef struct wctx {
+  rctx x;
+  wstage *st;
+  size_t n, i;
+  bool defer; /* parallel mode: whole chunks are only marked here, encoded by encode_staged */
+} wctx;
+
+static bool spill_possible(const qv_nd_file *f) {
+  return f->store->version >= 2 && f->store->writer_read_at != NULL;
+}
+
+/* Appends a finished block to the spill writer (opening it, header first, for the next layer
+ * on first use) and records its place in st. Safe from parallel encoders. On failure nothing
+ * is recorded and spilling stops for this layer: the caller keeps the block in memory, and
+ * the flush rewrites the layer from what it can read back. */
+static qv_status spill_blockv(qv_nd_file *f, wstage *st, const qv_nd_iovec *iov, size_t n,
+                              size_t len) {
+  qv_status s = QV_OK;
+  pthread_mutex_lock(&f->spill_mu);
+  if (f->spill_broken) s = QV_E_IO;
+  if (s == QV_OK && !f->spill) {
+    char name[4200];
+    uint8_t hd[ND_HEADER_LEN];
+    f->spill_seq = qv__nd_top_seq(f) + 1;
+    qv__nd_layer_name(name, sizeof name, f->path, f->spill_seq);
+    qv__nd_header(hd);
+    s = f->store->writer_open(f->store, name, &f->spill, NULL);
+    if (s == QV_OK) {
+      f->spill_off = 0;
+      s = f->store->writer_append(f->spill, hd, sizeof hd, NULL);
+      if (s == QV_OK) f->spill_off = sizeof hd;
+    }
+  }
+  if (s == QV_OK)
+    s = n == 1 ? f->store->writer_append(f->spill, iov[0].base, iov[0].len, NULL)
+               : f->store->writer_appendv(f->spill, iov, n, NULL);
+  if (s == QV_OK) {
+    st->ent.offset = f->spill_off;
+    st->spilled = true;
+    f->spill_off += len;
+  } else {
+    f->spill_broken = true;
+  }
+  pthread_mutex_unlock(&f->spill_mu);
+  return s;
+}
+
+static qv_status spill_block(qv_nd_file *f, wstage *st, const uint8_t *blk, size_t len) {
+  qv_nd_iovec v = {(void *)(uintptr_t)blk, len};
+  return spill_blockv(f, st, &v, 1, len);
+}
+
+/* A whole uncompressed chunk whose rows are long runs in the input: statistics and checksum
+ * over the runs in place, then the runs streamed to the next layer in one vectored append —
+ * no copy in user space at all. QV_E_UNSUPPORTED (nothing done) when the shape does not suit
+ * (short runs) or the store has no vectored append; another error when the append failed
+ * (the caller then keeps a copy in memory). */
+static qv_status stage_direct(rctx *x, wstage *st, const uint64_t *src_start, const uint64_t *ext,
+                              size_t rawn, qv_error *err) {
+  qv_nd_file *f = x->f;
+  const nd_meta *m = x->r->meta;
+  uint32_t R = m->rank;
+  if (R < 2 || !f->store->writer_appendv) return QV_E_UNSUPPORTED;
+  uint32_t inner = R - 1; /* runs: the innermost dimension merged with ones taken whole */
+  uint64_t run = ext[inner];
+  while (inner > 0 && ext[inner] == x->shape[inner]) {
+    inner--;
+    run *= ext[inner];
+  }
+  uint64_t runs = 1;
+  for (uint32_t k = 0; k < inner; k++) runs *= ext[k];
+  size_t run_bytes = (size_t)run * m->width;
+  if (run_bytes < 2048 || runs > 65536 || runs < 2) return QV_E_UNSUPPORTED;
+  qv_nd_iovec *iov = qv_mem_alloc(f->alloc, (size_t)runs * sizeof *iov, 0);
+  if (!iov) return qv__nomem(err, "write vector", (size_t)runs * sizeof *iov);
+  uint64_t istr[QV_ND_MAX_RANK], idx[QV_ND_MAX_RANK] = {0};
+  istr[R - 1] = 1;
+  for (uint32_t k = R - 1; k-- > 0;) istr[k] = istr[k + 1] * x->shape[k + 1];
+  nd_hasher h;
+  qv__nd_hasher_init(&h);
+  nd_chunk_ent seg;
+  for (uint64_t i = 0; i < runs; i++) {
+    uint64_t off = 0;
+    for (uint32_t k = 0; k < R; k++) off += (src_start[k] + (k < inner ? idx[k] : 0)) * istr[k];
+    const uint8_t *p = x->in + off * m->width;
+    iov[i].base = (void *)(uintptr_t)p;
+    iov[i].len = run_bytes;
+    qv__nd_chunk_stats(m, p, run_bytes, run, &seg);
+    qv__nd_chunk_stats_merge(m, &st->ent, &seg);
+    qv__nd_hasher_update(&h, p, run_bytes);
+    for (uint32_t k = inner; k-- > 0;) {
+      if (++idx[k] < ext[k]) break;
+      idx[k] = 0;
+    }
+  }
+  st->ent.chunk = st->chunk;
+  st->ent.raw_len = rawn;
+  st->ent.stored_len = rawn;
+  st->ent.codec = QV_ND_CODEC_NONE;
+  st->ent.hash = qv__nd_hasher_digest(&h);
+  qv_status s = spill_blockv(f, st, iov, (size_t)runs, rawn);
+  qv_mem_free(f->alloc, iov, (size_t)runs * sizeof *iov, 0);
+  if (s < 0) memset(&st->ent, 0, sizeof st->ent); /* the caller starts over with a gather */
+  return s;
+}
+
+/* Keeps a staged block (blk, len: not owned) in memory: an exactly sized copy in st->enc. */
+static qv_status stage_copy(qv_nd_file *f, wstage *st, const uint8_t *blk, size_t len,
+                            qv_error *err) {
+  uint8_t *b = qv__nd_raw_alloc(f->alloc, len);
+  if (!b) return qv__nomem(err, "encoded chunk", len);
+  if (len) memcpy(b, blk, len);
+  st->enc = b;
+  st->len = len;
+  return QV_OK;
+}
+
+/* Encodes decoded chunk raw (statistics already in st->ent) and stages the block: streamed
+ * to the next layer when it is large, else copied into memory. */
 static qv_status encode_chunk(qv_nd_file *f, uint8_t **encbuf, size_t *ecap, const nd_meta *m,
-                              uint64_t c, const uint8_t *raw, size_t rawn, uint8_t **out,
-                              size_t *out_len, nd_chunk_ent *ent, qv_error *err) {
-  /* ent arrives with the statistics (n_fill, min, max, flags) of raw filled in */
-  ent->chunk = c;
+                              wstage *st, const uint8_t *raw, size_t rawn, qv_error *err) {
+  nd_chunk_ent *ent = &st->ent;
+  ent->chunk = st->chunk;
   ent->raw_len = rawn;
   ent->codec = m->codec;
   size_t bound = qv__nd_codec_bound(m->codec, rawn, err);
@@ -600,38 +782,17 @@ static qv_status encode_chunk(qv_nd_file *f, uint8_t **encbuf, size_t *ecap, con
     blen = rawn;
     ent->codec = QV_ND_CODEC_NONE;
   }
-  uint8_t *b = qv__nd_raw_alloc(f->alloc, blen);
-  if (!b) return qv__nomem(err, "encoded chunk", blen);
-  if (blen) memcpy(b, src, blen);
   ent->stored_len = blen;
-  ent->hash = qv__nd_hash(b, blen);
-  *out = b;
-  *out_len = blen;
-  return QV_OK;
+  ent->hash = qv__nd_hash(src, blen);
+  if (blen >= ND_SPILL_MIN && spill_possible(f) && spill_block(f, st, src, blen) == QV_OK) return QV_OK;
+  return stage_copy(f, st, src, blen, err);
 }
-
-/* Per-chunk plan of one write: staged encoded blocks are installed only once every chunk the
- * write touches is ready, so a failed write changes nothing. */
-typedef struct wstage {
-  uint64_t chunk;
-  uint8_t *enc; /* staged encoded block, or NULL */
-  size_t len;
-  nd_chunk_ent ent;
-  bool fresh;    /* a pending buffer created uninitialised by this write */
-  bool want_enc; /* parallel mode: to be encoded by encode_staged */
-} wstage;
-
-typedef struct wctx {
-  rctx x;
-  wstage *st;
-  size_t n, i;
-  bool defer; /* parallel mode: whole chunks are only marked here, encoded by encode_staged */
-} wctx;
 
 /* Gathers whole chunk `st->chunk` from the input and encodes it into st (scratch per caller). */
 static qv_status stage_encode(wctx *w, wstage *st, uint8_t **gather, size_t *gcap,
                               uint8_t **encbuf, size_t *ecap, qv_error *err) {
   rctx *x = &w->x;
+  qv_nd_file *f = x->f;
   const nd_meta *m = x->r->meta;
   uint64_t org[QV_ND_MAX_RANK], ext[QV_ND_MAX_RANK], lo[QV_ND_MAX_RANK], cnt[QV_ND_MAX_RANK];
   chunk_box(m, st->chunk, x->start, x->shape, org, ext, lo, cnt);
@@ -643,8 +804,19 @@ static qv_status stage_encode(wctx *w, wstage *st, uint8_t **gather, size_t *gca
   size_t rawn = (size_t)ne * m->width;
   memset(&st->ent, 0, sizeof st->ent);
   if (m->codec == QV_ND_CODEC_NONE) { /* the gathered chunk is the block: copied once */
-    uint8_t *b = qv__nd_raw_alloc(x->f->alloc, rawn);
-    if (!b) return qv__nomem(err, "chunk", rawn);
+    bool spill = rawn >= ND_SPILL_MIN && spill_possible(f);
+    if (spill) {
+      qv_status d = stage_direct(x, st, src_start, ext, rawn, err);
+      if (d == QV_OK || d == QV_E_NOMEM) return d;
+    }
+    uint8_t *b;
+    if (spill) {
+      QV_TRY(scratch(f, gather, gcap, rawn, err));
+      b = *gather;
+    } else {
+      b = qv__nd_raw_alloc(f->alloc, rawn);
+      if (!b) return qv__nomem(err, "chunk", rawn);
+    }
     nd_hasher h;
     qv__nd_hasher_init(&h);
     gather_band(m, x->in, x->shape, src_start, b, ext, &st->ent, &h);
@@ -653,14 +825,17 @@ static qv_status stage_encode(wctx *w, wstage *st, uint8_t **gather, size_t *gca
     st->ent.stored_len = rawn;
     st->ent.codec = QV_ND_CODEC_NONE;
     st->ent.hash = qv__nd_hasher_digest(&h);
-    st->enc = b;
-    st->len = rawn;
-    return QV_OK;
+    if (!spill) {
+      st->enc = b;
+      st->len = rawn;
+      return QV_OK;
+    }
+    if (spill_block(f, st, b, rawn) == QV_OK) return QV_OK;
+    return stage_copy(f, st, b, rawn, err);
   }
-  QV_TRY(scratch(x->f, gather, gcap, rawn ? rawn : 1, err));
+  QV_TRY(scratch(f, gather, gcap, rawn ? rawn : 1, err));
   gather_band(m, x->in, x->shape, src_start, *gather, ext, &st->ent, NULL);
-  return encode_chunk(x->f, encbuf, ecap, m, st->chunk, *gather, rawn, &st->enc, &st->len,
-                      &st->ent, err);
+  return encode_chunk(f, encbuf, ecap, m, st, *gather, rawn, err);
 }
 
 typedef struct encpar {
@@ -745,18 +920,20 @@ static qv_status write_one(void *vc, uint64_t c, const uint64_t *org, const uint
   nd_pend *p = x->r->pend;
   size_t pos;
   nd_pchunk *pc = qv__nd_pend_chunk(p, c, &pos);
-  if (st->enc) { /* install the staged block (room was reserved) */
+  if (st->enc || st->spilled) { /* install the staged block (room was reserved) */
     if (pc) {
       x->f->pending_bytes -= pc->len;
-      qv__nd_raw_free(x->f->alloc, pc->raw, pc->len);
+      qv__nd_pchunk_free(x->f, pc);
     } else {
       memmove(p->chunks + pos + 1, p->chunks + pos, (p->n - pos) * sizeof *p->chunks);
       p->n++;
       pc = &p->chunks[pos];
     }
-    *pc = (nd_pchunk){c, st->enc, st->len, true, st->ent};
+    *pc = (nd_pchunk){c, st->enc, st->len, true, st->spilled, st->ent};
     x->f->pending_bytes += st->len;
+    if (st->spilled) x->f->spill_live += st->ent.stored_len;
     st->enc = NULL;
+    st->spilled = false;
     return QV_OK;
   }
   uint64_t src_start[QV_ND_MAX_RANK], dst_start[QV_ND_MAX_RANK];

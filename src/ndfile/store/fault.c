@@ -106,6 +106,32 @@ static qv_status f_writer_append(qv_nd_store_writer *wr, const void *data, size_
   return w->s->inner->writer_append(w->inner, data, len, err);
 }
 
+static qv_status f_writer_appendv(qv_nd_store_writer *wr, const qv_nd_iovec *iov, size_t n,
+                                  qv_error *err) {
+  fwriter *w = (fwriter *)wr;
+  bool tear = false;
+  QV_TRY(tick(w->s, "writer_append", &tear, err));
+  if (tear) { /* keep the first half of the buffers */
+    size_t total = 0;
+    for (size_t i = 0; i < n; i++) total += iov[i].len;
+    size_t keep = total / 2;
+    for (size_t i = 0; i < n && keep; i++) {
+      size_t k = iov[i].len < keep ? iov[i].len : keep;
+      QV_TRY(w->s->inner->writer_append(w->inner, iov[i].base, k, err));
+      keep -= k;
+    }
+    return qv_error_set(err, QV_E_IO, "fault store: torn write (%zu of %zu bytes)", total / 2, total);
+  }
+  return w->s->inner->writer_appendv(w->inner, iov, n, err);
+}
+
+static qv_status f_writer_read_at(qv_nd_store_writer *wr, uint64_t off, void *buf, size_t len,
+                                  qv_error *err) {
+  fwriter *w = (fwriter *)wr;
+  if (is_crashed(w->s)) return qv_error_set(err, QV_E_IO, "fault store: read after a simulated crash");
+  return w->s->inner->writer_read_at(w->inner, off, buf, len, err);
+}
+
 static void f_writer_abort(qv_nd_store_writer *wr) {
   fwriter *w = (fwriter *)wr;
   if (!w) return;
@@ -168,6 +194,8 @@ qv_status qv_nd_store_fault_new(const qv_allocator *a, qv_nd_store **out, qv_err
   s->base.remove = f_remove;
   s->base.sync = f_sync;
   s->base.close = f_close;
+  s->base.writer_read_at = f_writer_read_at;
+  s->base.writer_appendv = f_writer_appendv;
   *out = &s->base;
   return QV_OK;
 }

@@ -115,6 +115,26 @@ static qv_status m_writer_append(qv_nd_store_writer *wr, const void *data, size_
   return qv_mbuffer_append(&w->buf, data, len, err);
 }
 
+static qv_status m_writer_appendv(qv_nd_store_writer *wr, const qv_nd_iovec *iov, size_t n,
+                                  qv_error *err) {
+  mwriter *w = (mwriter *)wr;
+  size_t total = 0;
+  for (size_t i = 0; i < n; i++) total += iov[i].len;
+  QV_TRY(qv_mbuffer_reserve(&w->buf, total, err));
+  for (size_t i = 0; i < n; i++) QV_TRY(qv_mbuffer_append(&w->buf, iov[i].base, iov[i].len, err));
+  return QV_OK;
+}
+
+static qv_status m_writer_read_at(qv_nd_store_writer *wr, uint64_t off, void *buf, size_t len,
+                                  qv_error *err) {
+  mwriter *w = (mwriter *)wr;
+  if (off > w->buf.len || len > w->buf.len - off)
+    return qv_error_set(err, QV_E_RANGE, "'%s': read of %zu bytes at %llu beyond the %zu written",
+                        w->name, len, (unsigned long long)off, w->buf.len);
+  if (len) memcpy(buf, w->buf.data + off, len);
+  return QV_OK;
+}
+
 static void m_writer_abort(qv_nd_store_writer *wr) {
   mwriter *w = (mwriter *)wr;
   if (!w) return;
@@ -245,6 +265,8 @@ qv_status qv_nd_store_memory_new(const qv_allocator *a, qv_nd_store **out, qv_er
   s->base.remove = m_remove;
   s->base.sync = m_sync;
   s->base.close = m_close;
+  s->base.writer_read_at = m_writer_read_at;
+  s->base.writer_appendv = m_writer_appendv;
   *out = &s->base;
   return QV_OK;
 }

@@ -25,6 +25,7 @@ typedef struct pstore {
 typedef struct pwriter {
   pstore *s;
   int fd;
+  uint64_t len; /* bytes appended */
   char tmp[4096], final[4096];
 } pwriter;
 
@@ -195,7 +196,7 @@ static qv_status p_writer_open(qv_nd_store *st, const char *path, qv_nd_store_wr
     r = qv_error_set(err, QV_E_LIMIT, "path '%s' is too long", path);
     goto fail;
   }
-  w->fd = open(w->tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0666);
+  w->fd = open(w->tmp, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0666);
   if (w->fd < 0) {
     r = io_err(err, "create", w->tmp);
     goto fail;
@@ -216,6 +217,56 @@ static qv_status p_writer_append(qv_nd_store_writer *wr, const void *data, size_
     if (r < 0 && errno == EINTR) continue;
     if (r < 0) return io_err(err, "write", w->tmp);
     p += r;
+    len -= (size_t)r;
+    w->len += (uint64_t)r;
+  }
+  return QV_OK;
+}
+
+/* buffers per writev call (Linux and the BSDs take 1024) */
+#define ND_IOV_MAX 512
+
+static qv_status p_writer_appendv(qv_nd_store_writer *wr, const qv_nd_iovec *iov, size_t n,
+                                  qv_error *err) {
+  pwriter *w = (pwriter *)wr;
+  struct iovec v[ND_IOV_MAX];
+  size_t i = 0, done = 0; /* iov[0..i) are written, and `done` bytes of iov[i] */
+  while (i < n) {
+    int k = 0;
+    for (size_t j = i; j < n && k < ND_IOV_MAX; j++, k++) {
+      v[k].iov_base = (uint8_t *)iov[j].base + (j == i ? done : 0);
+      v[k].iov_len = iov[j].len - (j == i ? done : 0);
+    }
+    ssize_t r = writev(w->fd, v, k);
+    if (r < 0 && errno == EINTR) continue;
+    if (r < 0) return io_err(err, "write", w->tmp);
+    w->len += (uint64_t)r;
+    size_t got = (size_t)r;
+    while (i < n && got >= iov[i].len - done) {
+      got -= iov[i].len - done;
+      done = 0;
+      i++;
+    }
+    done += got;
+    if (r == 0 && i < n) return qv_error_set(err, QV_E_IO, "'%s': write made no progress", w->tmp);
+  }
+  return QV_OK;
+}
+
+static qv_status p_writer_read_at(qv_nd_store_writer *wr, uint64_t off, void *buf, size_t len,
+                                  qv_error *err) {
+  pwriter *w = (pwriter *)wr;
+  if (off > w->len || len > w->len - off)
+    return qv_error_set(err, QV_E_RANGE, "'%s': read of %zu bytes at %llu beyond the %llu written",
+                        w->tmp, len, (unsigned long long)off, (unsigned long long)w->len);
+  uint8_t *p = buf;
+  while (len) {
+    ssize_t r = pread(w->fd, p, len, (off_t)off);
+    if (r < 0 && errno == EINTR) continue;
+    if (r < 0) return io_err(err, "read", w->tmp);
+    if (r == 0) return qv_error_set(err, QV_E_IO, "'%s': shorter than what was written", w->tmp);
+    p += r;
+    off += (uint64_t)r;
     len -= (size_t)r;
   }
   return QV_OK;
@@ -326,6 +377,8 @@ qv_status qv_nd_store_posix_open(const char *root, unsigned flags, const qv_allo
   s->base.remove = p_remove;
   s->base.sync = p_sync;
   s->base.close = p_close;
+  s->base.writer_read_at = p_writer_read_at;
+  s->base.writer_appendv = p_writer_appendv;
   *out = &s->base;
   return QV_OK;
 }
