@@ -249,9 +249,11 @@ typedef struct qv_nd_options {
                                  streamed into the next layer as they are written (stores of
                                  version >= 2 with writer_read_at; spec §2a) and do not count,
                                  except the bytes of streamed blocks overwritten since */
-  unsigned threads;           /* worker threads a region read spreading over many chunks may use
-                                 (checksum + decode in parallel); 0 or 1: the calling thread only
-                                 (default 1) */
+  unsigned threads;           /* threads a read or write spreading over several chunks may use
+                                 (checksums, statistics, codecs in parallel): 0 = automatic
+                                 (default): the online CPUs, at most 8, for operations of 8 MiB
+                                 or more — smaller ones stay on the calling thread; 1 = the
+                                 calling thread only; n = up to n (max 64) whatever the size */
   bool read_only;             /* mutating calls fail with QV_E_STATE */
   uint64_t as_of_layer;       /* 0: newest; n: open the state as of layer n (read-only) */
   qv_nd_limits limits;

@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 #include <sys/mman.h>
 
 #include "ndfile/file_int.h"
@@ -14,7 +15,7 @@ qv_nd_options qv_nd_options_default(void) {
   memset(&o, 0, sizeof o);
   o.cache_bytes = 64u << 20;
   o.max_pending_bytes = 256u << 20;
-  o.threads = 1;
+  o.threads = 0; /* automatic */
   o.limits.max_footer_bytes = 256u << 20;
   o.limits.max_arrays = 1000000;
   o.limits.max_rank = QV_ND_MAX_RANK;
@@ -530,11 +531,17 @@ static qv_status file_new(qv_nd_store *store, const char *path, const qv_nd_opti
   qv_nd_options o = opts ? *opts : qv_nd_options_default();
   if (o.limits.max_rank > QV_ND_MAX_RANK) o.limits.max_rank = QV_ND_MAX_RANK;
   if (o.threads > 64) o.threads = 64;
+  bool auto_threads = o.threads == 0;
+  if (auto_threads) { /* the online CPUs, at most 8 */
+    long nc = sysconf(_SC_NPROCESSORS_ONLN);
+    o.threads = nc < 1 ? 1u : nc > 8 ? 8u : (unsigned)nc;
+  }
   if (o.as_of_layer) o.read_only = true;
   qv_nd_file *f = qv_mem_calloc(o.alloc, sizeof *f, 0);
   if (!f) return qv__nomem(err, "ndfile", sizeof *f);
   f->alloc = o.alloc;
   f->opts = o;
+  f->auto_threads = auto_threads;
   f->store = store;
   f->path = qv_mem_strdup(f->alloc, path);
   qv__nd_arena_init(&f->view_arena, f->alloc);

@@ -38,7 +38,8 @@ typedef struct nd_varr {
 struct qv_nd_file {
   qv_nd_store *store;
   char *path;
-  qv_nd_options opts;
+  qv_nd_options opts; /* opts.threads resolved (never 0) */
+  bool auto_threads;  /* threads were left automatic: only big operations use them */
   const qv_allocator *alloc;
   pthread_rwlock_t lock;
   nd_cache *cache;
@@ -92,6 +93,15 @@ typedef struct eff {
   int32_t link; /* -1: pending */
   size_t idx;
 } eff;
+
+/* Operations that move less than this run on the calling thread when threads are automatic
+ * (starting threads costs more than it saves on small work). */
+#define ND_PAR_MIN_BYTES ((uint64_t)8 << 20)
+
+/* Threads an operation over `bytes` bytes (decoded) may use. */
+static inline unsigned qv__nd_threads_for(const qv_nd_file *f, uint64_t bytes) {
+  return f->auto_threads && bytes < ND_PAR_MIN_BYTES ? 1u : f->opts.threads;
+}
 
 /* file.c */
 /* Frees what a pending chunk holds (memory, or its spilled block's share of spill_live). */

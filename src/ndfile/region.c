@@ -293,8 +293,9 @@ static void *par_worker(void *vp) {
  * touch disjoint output for different chunks. Falls back to one thread for small regions or
  * when threads cannot be started. */
 static qv_status for_chunks_par(qv_nd_file *f, const nd_meta *m, const uint64_t *start,
-                                const uint64_t *shape, chunk_fn fn, void *ctx, qv_error *err) {
-  unsigned t = f->opts.threads;
+                                const uint64_t *shape, uint64_t bytes, chunk_fn fn, void *ctx,
+                                qv_error *err) {
+  unsigned t = qv__nd_threads_for(f, bytes);
   if (t <= 1) return for_chunks(m, start, shape, fn, ctx, err);
   clist l = {NULL, 0, 0, f->alloc};
   qv_status s = for_chunks(m, start, shape, collect_one, &l, err);
@@ -491,7 +492,7 @@ qv_status qv_nd_read(qv_nd_file *f, const char *name, const uint64_t *start,
     rctx x = {f, &r, start, shape, out, NULL, false};
     /* a scan bigger than the cache budget bypasses the cache (it would only evict it) */
     x.stream = len >= ND_STREAM_MIN && len > qv__nd_cache_budget(f->cache);
-    s = for_chunks_par(f, r.meta, start, shape, read_one, &x, err);
+    s = for_chunks_par(f, r.meta, start, shape, len, read_one, &x, err);
   }
   pthread_rwlock_unlock(&f->lock);
   return s;
@@ -651,6 +652,7 @@ typedef struct wctx {
   wstage *st;
   size_t n, i;
   bool defer; /* parallel mode: whole chunks are only marked here, encoded by encode_staged */
+  uint64_t bytes; /* the write's input size */
 } wctx;
 
 static bool spill_possible(const qv_nd_file *f) {
@@ -877,7 +879,7 @@ static void *enc_worker(void *vp) {
 /* Encodes the marked whole chunks of a write over opts.threads threads. */
 static qv_status encode_staged(wctx *w, qv_error *err) {
   encpar p = {w, PTHREAD_MUTEX_INITIALIZER, 0, QV_OK, {0}};
-  unsigned t = w->x.f->opts.threads, started = 0;
+  unsigned t = qv__nd_threads_for(w->x.f, w->bytes), started = 0;
   pthread_t th[64];
   if (t > w->n) t = (unsigned)w->n;
   while (started + 1 < t && pthread_create(&th[started], NULL, enc_worker, &p) == 0) started++;
@@ -980,8 +982,8 @@ qv_status qv_nd_write(qv_nd_file *f, const char *name, const uint64_t *start,
     uint64_t t = 1;
     for (uint32_t k = 0; k < r.meta->rank; k++)
       t *= (start[k] + shape[k] - 1) / r.meta->chunk[k] - start[k] / r.meta->chunk[k] + 1;
-    wctx w = {{f, &r, start, shape, NULL, data, false}, NULL, (size_t)t, 0, false};
-    w.defer = f->opts.threads > 1 && t > 1;
+    wctx w = {{f, &r, start, shape, NULL, data, false}, NULL, (size_t)t, 0, false, len};
+    w.defer = qv__nd_threads_for(f, len) > 1 && t > 1;
     nd_pend *p = r.pend;
     w.st = qv_mem_calloc(f->alloc, w.n * sizeof *w.st, 0);
     if (!w.st) s = qv__nomem(err, "write plan", w.n * sizeof *w.st);
