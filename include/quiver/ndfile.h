@@ -122,7 +122,10 @@ struct qv_nd_store {
 
 /* A store over a directory: object "a/b" is file root/a/b. Publication writes root/a/.tmp-*,
  * fsyncs it, then link()s it to the final name (so publication is atomic and conditional) and
- * unlinks the temporary; sync fsyncs the directory. `root` must exist. */
+ * unlinks the temporary; sync fsyncs the directory. `root` must exist. Published layers are
+ * mapped read-only (mmap, MAP_SHARED; one mapping per loaded layer, no descriptor kept open)
+ * and blocks are checksummed and decoded from the mapping; QV_ND_POSIX_NO_MMAP reads with pread
+ * instead. */
 QV_API qv_status qv_nd_store_posix_new(const char *root, const qv_allocator *a,
                                        qv_nd_store **out, qv_error *err);
 /* Flags of qv_nd_store_posix_open. */
@@ -137,7 +140,8 @@ QV_API qv_status qv_nd_store_posix_new(const char *root, const qv_allocator *a,
 /* Like qv_nd_store_posix_new with QV_ND_POSIX_* flags. */
 QV_API qv_status qv_nd_store_posix_open(const char *root, unsigned flags, const qv_allocator *a,
                                         qv_nd_store **out, qv_error *err);
-/* A store in memory (for tests and scratch use); thread-safe. */
+/* A store in memory (for tests and scratch use); thread-safe. Its map hands out a reference to
+ * an object's bytes (kept alive until unmap, even if the object is removed or replaced). */
 QV_API qv_status qv_nd_store_memory_new(const qv_allocator *a, qv_nd_store **out, qv_error *err);
 /* Closes any store. Accepts NULL. */
 QV_API void qv_nd_store_close(qv_nd_store *s);

@@ -139,9 +139,14 @@ qv_status qv__nd_publish(qv_nd_file *f, uint64_t seq, bool base, qv_error *err) 
       for (size_t c = 0; c < ne && s == QV_OK; c++) {
         const nd_layer *L = v->chain[ef[c].link].layer;
         const nd_chunk_ent *src = &v->chain[ef[c].link].entry->chunks[ef[c].idx];
-        s = lw_scratch(&l, (size_t)src->stored_len, err);
-        if (s == QV_OK) s = f->store->read_at(f->store, L->path, src->offset, l.scratch, (size_t)src->stored_len, err);
-        if (s == QV_OK && qv__nd_hash(l.scratch, (size_t)src->stored_len) != src->hash) {
+        /* the block as stored: from the layer's mapping, else read into the scratch buffer */
+        const uint8_t *blk = L->map ? L->map + src->offset : NULL;
+        if (!blk) {
+          s = lw_scratch(&l, (size_t)src->stored_len, err);
+          if (s == QV_OK) s = f->store->read_at(f->store, L->path, src->offset, l.scratch, (size_t)src->stored_len, err);
+          blk = l.scratch;
+        }
+        if (s == QV_OK && qv__nd_hash(blk, (size_t)src->stored_len) != src->hash) {
           char cs[200];
           qv__nd_coord_str(v->meta, src->chunk, cs, sizeof cs);
           s = qv_error_set(err, QV_E_CORRUPT, "layer %llu block of '%s' chunk %s: checksum mismatch",
@@ -150,7 +155,7 @@ qv_status qv__nd_publish(qv_nd_file *f, uint64_t seq, bool base, qv_error *err) 
         if (s == QV_OK) {
           e->chunks[c] = *src;
           e->chunks[c].offset = l.off;
-          s = lw_append(&l, l.scratch, (size_t)src->stored_len, err);
+          s = lw_append(&l, blk, (size_t)src->stored_len, err);
         }
       }
       qv__nd_eff_free(f, ef, &r);

@@ -452,6 +452,7 @@ qv_status qv__nd_layer_parse_tail(const uint8_t *t, uint64_t size, const qv_nd_l
 }
 
 void qv__nd_layer_free(nd_layer *l) {
+  if (l->map && l->map_store && l->map_store->unmap) l->map_store->unmap(l->map_store, l->map_token);
   qv__nd_arena_free(&l->arena);
   memset(l, 0, sizeof *l);
 }
@@ -499,6 +500,26 @@ qv_status qv__nd_layer_load(qv_nd_store *st, const char *path, uint64_t seq,
     goto fail;
   }
   qv_mem_free(a, foot, fl ? (size_t)fl : 1, 64);
+  foot = NULL;
+  if (st->version >= 2 && st->map && st->unmap) {
+    /* Map the checked layer: blocks are then checksummed and decoded in place. A store that
+     * cannot map it (QV_E_UNSUPPORTED, or any other failure such as no address space) just
+     * leaves it to read_at; an object gone or of another size since it was read is an error. */
+    const void *base = NULL;
+    void *token = NULL;
+    qv_error me;
+    qv_error_init(&me);
+    s = st->map(st, name, size, &base, &token, &me);
+    if (s == QV_OK && base) {
+      out->map = base;
+      out->map_token = token;
+      out->map_store = st;
+    } else if (s == QV_E_NOTFOUND || s == QV_E_CORRUPT) {
+      if (err) *err = me;
+      goto fail;
+    }
+    s = QV_OK;
+  }
   return QV_OK;
 fail:
   if (foot) qv_mem_free(a, foot, fl ? (size_t)fl : 1, 64);

@@ -86,8 +86,11 @@ typedef struct nd_layer {
   nd_entry *entries;
   size_t n_entries;
   nd_arena arena;
-  const uint8_t *map; /* the whole object mapped read-only (store->map), or NULL: use read_at */
+  /* The whole object mapped read-only (store->map), or NULL: blocks are read with read_at.
+   * Every block lies inside the object (checked at footer parse), so within the mapping. */
+  const uint8_t *map;
   void *map_token;
+  qv_nd_store *map_store; /* the store that made the mapping (unmaps it) */
 } nd_layer;
 
 /* Footer parse of layer bytes (whole object). Fills *out (arena inited by the caller).
@@ -97,11 +100,13 @@ qv_status qv__nd_layer_parse_tail(const uint8_t *trailer, uint64_t obj_size,
                                   uint64_t *footer_hash, qv_error *err);
 qv_status qv__nd_footer_parse(const uint8_t *p, size_t len, uint64_t seq, uint64_t data_end,
                               const qv_nd_limits *lim, nd_layer *out, qv_error *err);
-/* Loads and checks layer `seq` of the file at `path`. */
+/* Loads and checks layer `seq` of the file at `path`, and maps it when the store can (a store
+ * that cannot map it leaves the layer unmapped; QV_E_NOTFOUND and QV_E_CORRUPT from map, an
+ * object gone or changed since its size was read, are errors). */
 qv_status qv__nd_layer_load(qv_nd_store *st, const char *path, uint64_t seq,
                             const qv_nd_limits *lim, const qv_allocator *a, nd_layer *out,
                             qv_error *err);
-void qv__nd_layer_free(nd_layer *l);
+void qv__nd_layer_free(nd_layer *l); /* also unmaps it */
 /* Footer serialisation of one entry / header / trailer. */
 qv_status qv__nd_put_entry(qv_mbuffer *b, const nd_entry *e, qv_error *err);
 void qv__nd_header(uint8_t out[ND_HEADER_LEN]);

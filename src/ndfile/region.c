@@ -56,35 +56,77 @@ static qv_status check_var_raw(const uint8_t *raw, size_t len, uint64_t n) {
   return total == len - n * 4 ? QV_OK : QV_E_CORRUPT;
 }
 
+/* Copies n bytes of a mapped block to dst in pieces of ND_MAP_PIECE: each piece is folded into
+ * the checksum straight from the mapping, then copied while it is still in cache — one pass
+ * over the block instead of a copy and a checksum pass. (Measured on a 2-core EPYC VM, random
+ * 4 MiB chunk reads from the page cache: about 17-19 GB/s against 13-14 for pread + checksum;
+ * checksumming the copy instead of the source was about 15-16; pieces of 256 KiB to 1 MiB
+ * were equal within the noise, 64 KiB and a whole 4 MiB block slower.) Layers are immutable,
+ * so the bytes copied are the bytes checksummed unless someone rewrites a published layer in
+ * place, which is outside tampering like truncation (see QV_ND_POSIX_NO_MMAP). */
+#define ND_MAP_PIECE ((size_t)256 << 10)
+static void copy_hash(nd_hasher *h, uint8_t *dst, const uint8_t *src, size_t n) {
+  for (size_t o = 0; o < n; o += ND_MAP_PIECE) {
+    size_t k = n - o < ND_MAP_PIECE ? n - o : ND_MAP_PIECE;
+    qv__nd_hasher_update(h, src + o, k);
+    memcpy(dst + o, src + o, k);
+  }
+}
+
 /* Reads block `ce` of layer L, checks its checksum, and decodes it into dst (exactly raw_len
- * bytes; also checks the value lengths of string/binary chunks). */
+ * bytes; also checks the value lengths of string/binary chunks). A mapped layer is read from
+ * its mapping: a plain block copied and checksummed in one pass, a compressed one checksummed
+ * and decoded in place. */
 static qv_status fetch_block(qv_nd_file *f, const nd_layer *L, const nd_meta *m,
                              const nd_chunk_ent *ce, uint8_t *dst, qv_error *err) {
   char cs[200];
   size_t stored = (size_t)ce->stored_len, rawn = (size_t)ce->raw_len, scap = 0;
-  uint8_t *sbuf = dst;
-  if (ce->codec != QV_ND_CODEC_NONE) {
-    sbuf = qv__nd_pool_get(f, stored, &scap);
-    if (!sbuf) return qv__nomem(err, "chunk block", stored);
+  uint8_t *sbuf = dst;       /* where read_at puts the block (dst when it is plain) */
+  const uint8_t *blk = dst; /* the stored block: sbuf, or in the mapping */
+  bool pooled = false;
+  qv_status s = QV_OK;
+  uint64_t hash;
+  if (L->map) {
+    const uint8_t *src = L->map + ce->offset; /* inside the object: footer parse checked it */
+    if (ce->codec != QV_ND_CODEC_NONE) {
+      blk = src; /* decoded in place below */
+      hash = qv__nd_hash(src, stored);
+    } else if (stored <= ND_MAP_PIECE) {
+      hash = qv__nd_hash(src, stored);
+      memcpy(dst, src, stored);
+    } else {
+      nd_hasher h;
+      qv__nd_hasher_init(&h);
+      copy_hash(&h, dst, src, stored);
+      hash = qv__nd_hasher_digest(&h);
+    }
+  } else {
+    if (ce->codec != QV_ND_CODEC_NONE) {
+      sbuf = qv__nd_pool_get(f, stored, &scap);
+      if (!sbuf) return qv__nomem(err, "chunk block", stored);
+      pooled = true;
+    }
+    s = f->store->read_at(f->store, L->path, ce->offset, sbuf, stored, err);
+    hash = s == QV_OK ? qv__nd_hash(sbuf, stored) : 0;
+    blk = sbuf;
   }
-  qv_status s = f->store->read_at(f->store, L->path, ce->offset, sbuf, stored, err);
   if (s < 0) {
     qv__nd_coord_str(m, ce->chunk, cs, sizeof cs);
     qv_error_prefix(err, "layer %llu block of '%s' chunk %s: ", (unsigned long long)L->seq, m->name, cs);
-  } else if (qv__nd_hash(sbuf, stored) != ce->hash) {
+  } else if (hash != ce->hash) {
     qv__nd_coord_str(m, ce->chunk, cs, sizeof cs);
     s = qv_error_set_at(err, QV_E_CORRUPT, (int64_t)ce->offset,
                         "layer %llu block of '%s' chunk %s: checksum mismatch",
                         (unsigned long long)L->seq, m->name, cs);
   } else if (ce->codec != QV_ND_CODEC_NONE) {
-    s = qv__nd_decode(ce->codec, sbuf, stored, dst, rawn, err);
+    s = qv__nd_decode(ce->codec, blk, stored, dst, rawn, err);
     if (s < 0) {
       qv__nd_coord_str(m, ce->chunk, cs, sizeof cs);
       qv_error_prefix(err, "layer %llu block of '%s' chunk %s (codec %u): ",
                       (unsigned long long)L->seq, m->name, cs, ce->codec);
     }
   }
-  if (sbuf != dst) qv__nd_pool_put(f, sbuf, scap);
+  if (pooled) qv__nd_pool_put(f, sbuf, scap);
   if (s == QV_OK && qv__nd_type_var(m->dtype)) {
     uint64_t org[QV_ND_MAX_RANK], ext[QV_ND_MAX_RANK];
     uint64_t ne = qv__nd_chunk_extent(m, ce->chunk, org, ext);
@@ -362,7 +404,8 @@ typedef struct rctx {
 #define ND_STREAM_MIN ((size_t)32 << 20)
 
 /* An uncompressed whole chunk whose rows land apart in the output: read straight into those
- * rows with one scattered read and check the checksum over them — no intermediate copy.
+ * rows with one scattered read (or copied there from the layer's mapping) and check the
+ * checksum over them — no intermediate copy.
  * QV_E_UNSUPPORTED (nothing done) when the shape does not suit (partial chunk, short rows,
  * too many rows). */
 static qv_status scatter_block(rctx *x, const nd_layer *L, const nd_chunk_ent *ce,
@@ -402,8 +445,19 @@ static qv_status scatter_block(rctx *x, const nd_layer *L, const nd_chunk_ent *c
       idx[k] = 0;
     }
   }
-  qv_status s = x->f->store->read_atv(x->f->store, L->path, ce->offset, iov, (size_t)runs, err);
-  if (s == QV_OK && qv__nd_hash_runs(iov, (size_t)runs) != ce->hash) {
+  qv_status s = QV_OK;
+  uint64_t hash = 0;
+  if (L->map) { /* copy the runs out of the mapping, checksumming each piece as it is copied */
+    const uint8_t *src = L->map + ce->offset;
+    nd_hasher h;
+    qv__nd_hasher_init(&h);
+    for (uint64_t i = 0; i < runs; i++, src += run_bytes) copy_hash(&h, iov[i].base, src, run_bytes);
+    hash = qv__nd_hasher_digest(&h);
+  } else {
+    s = x->f->store->read_atv(x->f->store, L->path, ce->offset, iov, (size_t)runs, err);
+    if (s == QV_OK) hash = qv__nd_hash_runs(iov, (size_t)runs);
+  }
+  if (s == QV_OK && hash != ce->hash) {
     char cs[200];
     qv__nd_coord_str(m, ce->chunk, cs, sizeof cs);
     s = qv_error_set_at(err, QV_E_CORRUPT, (int64_t)ce->offset,
@@ -416,6 +470,48 @@ static qv_status scatter_block(rctx *x, const nd_layer *L, const nd_chunk_ent *c
   }
   if (iov != stackv) qv_mem_free(x->f->alloc, iov, (size_t)runs * sizeof *iov, 0);
   return s;
+}
+
+/* A plain block of a mapped layer into a large (streamed) output: in bands of about
+ * ND_MAP_PIECE along dimension 0, each band is checksummed from the mapping and its part of the
+ * box then streamed into the output while cached — no intermediate buffer. */
+static qv_status stream_mapped(rctx *x, const nd_layer *L, const nd_chunk_ent *ce,
+                               const uint64_t *ext, const uint64_t *src_start,
+                               const uint64_t *dst_start, const uint64_t *cnt, qv_error *err) {
+  const nd_meta *m = x->r->meta;
+  uint32_t R = m->rank;
+  const uint8_t *blk = L->map + ce->offset;
+  size_t row = m->width; /* bytes per index of dimension 0 */
+  for (uint32_t k = 1; k < R; k++) row *= (size_t)ext[k];
+  uint64_t rows = ext[0], band = row < ND_MAP_PIECE ? ND_MAP_PIECE / row : 1;
+  nd_hasher h;
+  qv__nd_hasher_init(&h);
+  for (uint64_t b0 = 0; b0 < rows; b0 += band) {
+    uint64_t b1 = rows - b0 < band ? rows : b0 + band;
+    const uint8_t *p = blk + b0 * row;
+    qv__nd_hasher_update(&h, p, (size_t)(b1 - b0) * row);
+    uint64_t lo = src_start[0] > b0 ? src_start[0] : b0;
+    uint64_t hi = src_start[0] + cnt[0] < b1 ? src_start[0] + cnt[0] : b1;
+    if (lo >= hi) continue;
+    uint64_t bshape[QV_ND_MAX_RANK], ss[QV_ND_MAX_RANK], ds[QV_ND_MAX_RANK], bc[QV_ND_MAX_RANK];
+    for (uint32_t k = 0; k < R; k++) {
+      bshape[k] = ext[k];
+      ss[k] = src_start[k];
+      ds[k] = dst_start[k];
+      bc[k] = cnt[k];
+    }
+    bshape[0] = b1 - b0;
+    ss[0] = lo - b0;
+    ds[0] = dst_start[0] + (lo - src_start[0]);
+    bc[0] = hi - lo;
+    qv__nd_copy_box_stream(R, m->width, p, bshape, ss, x->out, x->shape, ds, bc);
+  }
+  if (qv__nd_hasher_digest(&h) == ce->hash) return QV_OK;
+  char cs[200];
+  qv__nd_coord_str(m, ce->chunk, cs, sizeof cs);
+  return qv_error_set_at(err, QV_E_CORRUPT, (int64_t)ce->offset,
+                         "layer %llu block of '%s' chunk %s: checksum mismatch",
+                         (unsigned long long)L->seq, m->name, cs);
 }
 
 static qv_status read_one(void *vc, uint64_t c, const uint64_t *org, const uint64_t *ext,
@@ -446,7 +542,9 @@ static qv_status read_one(void *vc, uint64_t c, const uint64_t *org, const uint6
       }
       /* (a large output is served better by one read into a cached buffer and a streamed
        * copy than by a scattered read into lines that must be fetched before being written) */
-      if (ce->codec == QV_ND_CODEC_NONE && x->f->store->read_atv && !x->stream) {
+      if (ce->codec == QV_ND_CODEC_NONE && L->map && x->stream && m->rank)
+        return stream_mapped(x, L, ce, ext, src_start, dst_start, cnt, err);
+      if (ce->codec == QV_ND_CODEC_NONE && (L->map || x->f->store->read_atv) && !x->stream) {
         qv_status s = scatter_block(x, L, ce, org, ext, cnt, err);
         if (s != QV_E_UNSUPPORTED) return s;
       }

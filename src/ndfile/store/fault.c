@@ -71,6 +71,18 @@ static qv_status f_size(qv_nd_store *st, const char *path, uint64_t *out, qv_err
   if (is_crashed(s)) return qv_error_set(err, QV_E_IO, "fault store: stat after a simulated crash");
   return s->inner->size(s->inner, path, out, err);
 }
+/* Mappings are reads, forwarded to the memory store. One made before a simulated crash stays
+ * readable (it holds a reference to the bytes); new ones fail after the crash like reads. */
+static qv_status f_map(qv_nd_store *st, const char *path, uint64_t size, const void **base,
+                       void **token, qv_error *err) {
+  fstore *s = (fstore *)st;
+  if (is_crashed(s)) return qv_error_set(err, QV_E_IO, "fault store: map after a simulated crash");
+  return s->inner->map(s->inner, path, size, base, token, err);
+}
+static void f_unmap(qv_nd_store *st, void *token) {
+  fstore *s = (fstore *)st;
+  s->inner->unmap(s->inner, token);
+}
 static qv_status f_list(qv_nd_store *st, const char *prefix, qv_nd_list_fn fn, void *ctx,
                         qv_error *err) {
   fstore *s = (fstore *)st;
@@ -196,6 +208,8 @@ qv_status qv_nd_store_fault_new(const qv_allocator *a, qv_nd_store **out, qv_err
   s->base.close = f_close;
   s->base.writer_read_at = f_writer_read_at;
   s->base.writer_appendv = f_writer_appendv;
+  s->base.map = s->inner->map ? f_map : NULL;
+  s->base.unmap = s->inner->unmap ? f_unmap : NULL;
   *out = &s->base;
   return QV_OK;
 }

@@ -1,5 +1,6 @@
 /* memory.c — the in-memory ndfile store. Tracks which changes are durable (synced) so that the
- * fault store can simulate a crash by dropping everything that was not. Thread-safe. */
+ * fault store can simulate a crash by dropping everything that was not; map hands out a
+ * reference to an object's bytes. Thread-safe. */
 #include <string.h>
 
 #include "ndfile/store/store_int.h"
@@ -66,6 +67,37 @@ static qv_status m_read_atv(qv_nd_store *st, const char *path, uint64_t off, con
     off += iov[i].len;
   }
   return QV_OK;
+}
+
+/* "Maps" an object: its current bytes, kept alive by a reference (a removal or replacement
+ * meanwhile leaves them alone); the token is the blob. */
+static qv_status m_map(qv_nd_store *st, const char *path, uint64_t size, const void **base,
+                       void **token, qv_error *err) {
+  mstore *s = (mstore *)st;
+  qv_status r = QV_OK;
+  pthread_mutex_lock(&s->mu);
+  obj *o = find(s, path);
+  if (!o || !o->cur)
+    r = qv_error_set(err, QV_E_NOTFOUND, "object '%s' not found", path);
+  else if (o->cur->len != size)
+    r = qv_error_set(err, QV_E_CORRUPT, "object '%s' has %zu bytes, expected %llu", path,
+                     o->cur->len, (unsigned long long)size);
+  else if (size == 0)
+    r = qv_error_set(err, QV_E_UNSUPPORTED, "object '%s' is empty: not mapped", path);
+  else {
+    o->cur->refs++;
+    *base = o->cur->data;
+    *token = o->cur;
+  }
+  pthread_mutex_unlock(&s->mu);
+  return r;
+}
+
+static void m_unmap(qv_nd_store *st, void *token) {
+  mstore *s = (mstore *)st;
+  pthread_mutex_lock(&s->mu);
+  blob_unref(s, token);
+  pthread_mutex_unlock(&s->mu);
 }
 
 static qv_status m_size(qv_nd_store *st, const char *path, uint64_t *out, qv_error *err) {
@@ -267,6 +299,8 @@ qv_status qv_nd_store_memory_new(const qv_allocator *a, qv_nd_store **out, qv_er
   s->base.close = m_close;
   s->base.writer_read_at = m_writer_read_at;
   s->base.writer_appendv = m_writer_appendv;
+  s->base.map = m_map;
+  s->base.unmap = m_unmap;
   *out = &s->base;
   return QV_OK;
 }

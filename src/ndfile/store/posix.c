@@ -1,11 +1,12 @@
-/* posix.c — the ndfile store over a directory: pread for ranged reads; publication by writing
- * a temporary file, fsync, then link() to the final name (atomic, fails if it exists) or
- * rename(); sync fsyncs the containing directory. */
+/* posix.c — the ndfile store over a directory: pread for ranged reads, read-only shared mmap
+ * of published (immutable) layers; publication by writing a temporary file, fsync, then link()
+ * to the final name (atomic, fails if it exists) or rename(); sync fsyncs the directory. */
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/uio.h>
@@ -21,6 +22,12 @@ typedef struct pstore {
   uint64_t counter;
   bool no_fsync;
 } pstore;
+
+/* What unmap needs: the mapping made by p_map. */
+typedef struct pmap {
+  void *base;
+  size_t len;
+} pmap;
 
 typedef struct pwriter {
   pstore *s;
@@ -109,6 +116,58 @@ static qv_status p_read_atv(qv_nd_store *st, const char *path, uint64_t off, con
   }
   close(fd);
   return r;
+}
+
+/* Maps the whole object read-only and shared (the descriptor is closed at once: the mapping
+ * keeps the file alive, even if it is unlinked meanwhile). */
+static qv_status p_map(qv_nd_store *st, const char *path, uint64_t size, const void **base,
+                       void **token, qv_error *err) {
+  pstore *s = (pstore *)st;
+  char fp[4096];
+  QV_TRY(full_path(s, path, fp, sizeof fp, err));
+  if (size == 0) return qv_error_set(err, QV_E_UNSUPPORTED, "'%s': an empty object is not mapped", fp);
+  if (size > SIZE_MAX) return qv_error_set(err, QV_E_UNSUPPORTED, "'%s': too large to map", fp);
+  pmap *m = qv_mem_alloc(s->alloc, sizeof *m, 0);
+  if (!m) return qv__nomem(err, "mapping", sizeof *m);
+  int fd = open(fp, O_RDONLY | O_CLOEXEC);
+  qv_status r = QV_OK;
+  struct stat sb;
+  if (fd < 0) {
+    r = io_err(err, "open", fp);
+  } else if (fstat(fd, &sb) != 0) {
+    r = io_err(err, "stat", fp);
+  } else if (!S_ISREG(sb.st_mode)) {
+    r = qv_error_set(err, QV_E_UNSUPPORTED, "'%s' is not a regular file", fp);
+  } else if ((uint64_t)sb.st_size != size) {
+    r = qv_error_set(err, QV_E_CORRUPT, "'%s' has %lld bytes, expected %llu", fp,
+                     (long long)sb.st_size, (unsigned long long)size);
+  } else {
+    void *p = mmap(NULL, (size_t)size, PROT_READ, MAP_SHARED, fd, 0);
+    if (p == MAP_FAILED) {
+      int e = errno;
+      r = qv_error_set(err, e == ENOMEM || e == ENODEV || e == EACCES ? QV_E_UNSUPPORTED : QV_E_IO,
+                       "mmap '%s': %s", fp, strerror(e));
+    } else {
+      m->base = p;
+      m->len = (size_t)size;
+    }
+  }
+  if (fd >= 0) close(fd);
+  if (r < 0) {
+    qv_mem_free(s->alloc, m, sizeof *m, 0);
+    return r;
+  }
+  *base = m->base;
+  *token = m;
+  return QV_OK;
+}
+
+static void p_unmap(qv_nd_store *st, void *token) {
+  pstore *s = (pstore *)st;
+  pmap *m = token;
+  if (!m) return;
+  munmap(m->base, m->len);
+  qv_mem_free(s->alloc, m, sizeof *m, 0);
 }
 
 static qv_status p_size(qv_nd_store *st, const char *path, uint64_t *out, qv_error *err) {
@@ -347,7 +406,7 @@ qv_status qv_nd_store_posix_new(const char *root, const qv_allocator *a, qv_nd_s
 
 qv_status qv_nd_store_posix_open(const char *root, unsigned flags, const qv_allocator *a,
                                  qv_nd_store **out, qv_error *err) {
-  if (flags & ~QV_ND_POSIX_NO_FSYNC) return qv_error_set(err, QV_E_INVALID, "unknown posix store flags 0x%x", flags);
+  if (flags & ~(QV_ND_POSIX_NO_FSYNC | QV_ND_POSIX_NO_MMAP)) return qv_error_set(err, QV_E_INVALID, "unknown posix store flags 0x%x", flags);
   struct stat sb;
   if (!root || stat(root, &sb) != 0 || !S_ISDIR(sb.st_mode))
     return qv_error_set(err, QV_E_NOTFOUND, "store root '%s' is not a directory",
@@ -379,6 +438,10 @@ qv_status qv_nd_store_posix_open(const char *root, unsigned flags, const qv_allo
   s->base.close = p_close;
   s->base.writer_read_at = p_writer_read_at;
   s->base.writer_appendv = p_writer_appendv;
+  if (!(flags & QV_ND_POSIX_NO_MMAP)) {
+    s->base.map = p_map;
+    s->base.unmap = p_unmap;
+  }
   *out = &s->base;
   return QV_OK;
 }
