@@ -490,7 +490,12 @@ typedef struct qv_array qv_array; /* quiver/array.h */
  * region in row-major order (list size = product of the other extents x list_size). Types: bool
  * (bit-packed), intN/uintN, float/double, timestamp[ns], utf8/binary (large_ when the values
  * exceed 2 GiB). *out is a new reference (qv_array_unref); `a` allocates it. QV_E_LIMIT when a
- * row exceeds INT32_MAX values; the statuses of qv_nd_read. */
+ * row exceeds INT32_MAX values; the statuses of qv_nd_read.
+ * Zero-copy: a region that is exactly one whole stored chunk of a fixed-width (not bool) array,
+ * uncompressed, in a mapped layer (posix and memory stores map them) and aligned for its type,
+ * is not copied: its checksum is checked and the array's values are a read-only view of the
+ * mapping. Such an array stays valid after compaction and qv_nd_close — but the store must
+ * outlive it. */
 QV_API qv_status qv_nd_read_arrow(qv_nd_file *f, const char *name, const uint64_t *start,
                                   const uint64_t *shape, const qv_allocator *a, qv_array **out,
                                   qv_error *err);

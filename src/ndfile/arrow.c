@@ -4,7 +4,7 @@
  * in row-major order. No nulls: ndfile has fill values, not validity. */
 #include <string.h>
 
-#include "ndfile/nd_int.h"
+#include "ndfile/file_int.h"
 #include "quiver/array.h"
 
 static qv_type *leaf_type(qv_nd_type t, qv_type **owned, const qv_allocator *a, bool large,
@@ -116,6 +116,17 @@ qv_status qv_nd_read_arrow(qv_nd_file *f, const char *name, const uint64_t *star
     if (n > SIZE_MAX / (w ? w : 1)) return qv_error_set(err, QV_E_LIMIT, "region too large");
     qv_type *t = leaf_type(in.dtype.type, &owned, a, false, err);
     if (!t) return err ? err->code : QV_E_NOMEM;
+    if (in.rank && n) { /* one whole stored chunk: a view of the mapped layer, no copy */
+      qv_buffer view[2] = {{0}, {0}};
+      s = qv__nd_chunk_view(f, name, st, sh, &view[1], err);
+      if (s == QV_OK) s = qv_array_new(t, (int64_t)leaves, 0, 0, 2, view, 0, NULL, NULL, a, &leaf, err);
+      if (s != QV_E_UNSUPPORTED) {
+        if (s == QV_OK && nested) s = wrap_list(leaf, rows, per_row, a, out, err);
+        else if (s == QV_OK) *out = leaf;
+        qv_type_unref(owned);
+        return s;
+      }
+    }
     qv_mbuffer mb;
     qv_mbuffer_init(&mb, a);
     s = qv_mbuffer_resize(&mb, (size_t)n * w, err);

@@ -126,6 +126,12 @@ qv_status qv__nd_check_writable(qv_nd_file *f, qv_error *err);
 qv_status qv__nd_effective(qv_nd_file *f, const nd_res *r, eff **out, size_t *n, qv_error *err);
 void qv__nd_eff_free(qv_nd_file *f, eff *e, const nd_res *r);
 /* region.c */
+/* A zero-copy view of the region when it is exactly one whole stored chunk of a fixed-width
+ * (not bool) array, uncompressed, in a mapped layer, aligned for its element type, and not
+ * overwritten by a pending write: its checksum is checked and *out becomes a slice of the
+ * layer's mapping. QV_E_UNSUPPORTED (nothing done) otherwise; the region must be in range. */
+qv_status qv__nd_chunk_view(qv_nd_file *f, const char *name, const uint64_t *start,
+                            const uint64_t *shape, qv_buffer *out, qv_error *err);
 /* Reads a spilled pending block back into dst (raw_len bytes), checked and decoded; or, with
  * `stored` true, its stored bytes (stored_len) checked but not decoded. */
 qv_status qv__nd_spill_read(qv_nd_file *f, const nd_meta *m, const nd_pchunk *pc, uint8_t *dst,

@@ -451,8 +451,21 @@ qv_status qv__nd_layer_parse_tail(const uint8_t *t, uint64_t size, const qv_nd_l
   return QV_OK;
 }
 
+typedef struct map_ctx {
+  qv_nd_store *st;
+  void *token;
+  const qv_allocator *a;
+} map_ctx;
+
+static void map_release(void *ctx, const void *data, size_t len) {
+  (void)data, (void)len;
+  map_ctx *m = ctx;
+  m->st->unmap(m->st, m->token);
+  qv_mem_free(m->a, m, sizeof *m, 0);
+}
+
 void qv__nd_layer_free(nd_layer *l) {
-  if (l->map && l->map_store && l->map_store->unmap) l->map_store->unmap(l->map_store, l->map_token);
+  qv_buffer_unref(&l->mapbuf);
   qv__nd_arena_free(&l->arena);
   memset(l, 0, sizeof *l);
 }
@@ -511,9 +524,16 @@ qv_status qv__nd_layer_load(qv_nd_store *st, const char *path, uint64_t seq,
     qv_error_init(&me);
     s = st->map(st, name, size, &base, &token, &me);
     if (s == QV_OK && base) {
+      map_ctx *mc = qv_mem_alloc(a, sizeof *mc, 0);
+      if (!mc) {
+        st->unmap(st, token);
+        s = qv__nomem(err, "layer mapping", sizeof *mc);
+        goto fail;
+      }
+      *mc = (map_ctx){st, token, a};
+      s = qv_buffer_wrap(base, (size_t)size, map_release, mc, a, &out->mapbuf, err);
+      if (s < 0) goto fail; /* (the wrap released the mapping) */
       out->map = base;
-      out->map_token = token;
-      out->map_store = st;
     } else if (s == QV_E_NOTFOUND || s == QV_E_CORRUPT) {
       if (err) *err = me;
       goto fail;

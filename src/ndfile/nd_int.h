@@ -89,8 +89,10 @@ typedef struct nd_layer {
   /* The whole object mapped read-only (store->map), or NULL: blocks are read with read_at.
    * Every block lies inside the object (checked at footer parse), so within the mapping. */
   const uint8_t *map;
-  void *map_token;
-  qv_nd_store *map_store; /* the store that made the mapping (unmaps it) */
+  /* The mapping as a refcounted buffer (released through store->unmap when the last reference
+   * goes): zero-copy views of blocks (qv_nd_read_arrow) hold slices of it, so they outlive the
+   * layer (compaction, close) — the store must outlive them. Empty when not mapped. */
+  qv_buffer mapbuf;
 } nd_layer;
 
 /* Footer parse of layer bytes (whole object). Fills *out (arena inited by the caller).

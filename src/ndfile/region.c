@@ -596,6 +596,39 @@ qv_status qv_nd_read(qv_nd_file *f, const char *name, const uint64_t *start,
   return s;
 }
 
+qv_status qv__nd_chunk_view(qv_nd_file *f, const char *name, const uint64_t *start,
+                            const uint64_t *shape, qv_buffer *out, qv_error *err) {
+  pthread_rwlock_rdlock(&f->lock);
+  nd_res r;
+  qv_status s = qv__nd_resolve(f, name, &r, err);
+  const nd_meta *m = s == QV_OK ? r.meta : NULL;
+  if (s == QV_OK && (qv__nd_type_var(m->dtype) || m->dtype.type == QV_ND_BOOL || !m->rank)) s = QV_E_UNSUPPORTED;
+  uint64_t c = 0;
+  for (uint32_t k = 0; s == QV_OK && k < m->rank; k++) { /* exactly one chunk, whole */
+    uint64_t i = start[k] / m->chunk[k], org = i * m->chunk[k];
+    uint64_t ext = m->shape[k] - org < m->chunk[k] ? m->shape[k] - org : m->chunk[k];
+    if (start[k] != org || shape[k] != ext) s = QV_E_UNSUPPORTED;
+    c = c * m->grid[k] + i;
+  }
+  const nd_layer *L = NULL;
+  const nd_chunk_ent *ce = NULL;
+  if (s == QV_OK && r.pend && qv__nd_pend_chunk(r.pend, c, NULL)) s = QV_E_UNSUPPORTED;
+  if (s == QV_OK) ce = find_stored(&r, c, &L);
+  if (s == QV_OK && (!ce || !L->map || ce->codec != QV_ND_CODEC_NONE ||
+                     (uintptr_t)(L->map + ce->offset) % m->width != 0))
+    s = QV_E_UNSUPPORTED;
+  if (s == QV_OK && qv__nd_hash(L->map + ce->offset, (size_t)ce->stored_len) != ce->hash) {
+    char cs[200];
+    qv__nd_coord_str(m, ce->chunk, cs, sizeof cs);
+    s = qv_error_set_at(err, QV_E_CORRUPT, (int64_t)ce->offset,
+                        "layer %llu block of '%s' chunk %s: checksum mismatch",
+                        (unsigned long long)L->seq, m->name, cs);
+  }
+  if (s == QV_OK) s = qv_buffer_slice(&L->mapbuf, (size_t)ce->offset, (size_t)ce->stored_len, out, err);
+  pthread_rwlock_unlock(&f->lock);
+  return s;
+}
+
 /* ---- writes ---- */
 
 /* Makes sure chunk c has a decoded pending buffer; loads the current content unless `whole`

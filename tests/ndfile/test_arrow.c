@@ -1,5 +1,8 @@
 /* test_arrow.c — the ndfile <-> Arrow bridge: regions read as flat and fixed-size-list arrays
  * (validated, values checked), written back from Arrow arrays, type and shape errors. */
+#include <fcntl.h>
+#include <unistd.h>
+
 #include "quiver/array.h"
 #include "support/nd_support.h"
 
@@ -114,4 +117,105 @@ static void test_flat_bool_timestamp_strings(void) {
   qv_nd_store_close(st);
 }
 
-QV_TEST_MAIN(QV_CASE(test_float_grid_roundtrip), QV_CASE(test_flat_bool_timestamp_strings))
+/* A region that is exactly one whole stored uncompressed chunk reads as a view of the mapped
+ * layer (no copy): checked, valid after compaction and close; anything else is copied. */
+static void test_chunk_views(void) {
+  static const uint64_t shape[2] = {300, 200}, chunk[2] = {128, 128}, z[2] = {0, 0};
+  double *v = malloc(300 * 200 * sizeof *v);
+  QV_REQUIRE(v != NULL);
+  for (int i = 0; i < 300 * 200; i++) v[i] = (double)i / 3.0;
+  char dir[] = "/tmp/qv-views-XXXXXX";
+  QV_REQUIRE(mkdtemp(dir) != NULL);
+  for (int posix = 0; posix < 2; posix++) {
+    qv_nd_store *st;
+    qv_nd_file *f;
+    qv_error err;
+    if (posix) QV_REQUIRE_OK(qv_nd_store_posix_open(dir, QV_ND_POSIX_NO_FSYNC, NULL, &st, NULL));
+    else QV_REQUIRE_OK(qv_nd_store_memory_new(NULL, &st, NULL));
+    QV_REQUIRE_OK(qv_nd_create(st, "v.nd", NULL, &f, NULL));
+    QV_REQUIRE_OK(nd_define(f, "m", (qv_nd_dtype){QV_ND_FLOAT64, 0}, 2, shape, chunk, 0, NULL));
+    QV_REQUIRE_OK(nd_define(f, "c", (qv_nd_dtype){QV_ND_FLOAT64, 0}, 2, shape, chunk, QV_ND_CODEC_ZSTD, NULL));
+    /* (a layer of its own: blocks after compressed ones of another array could be unaligned
+     * for float64, and are then copied) */
+    QV_REQUIRE_OK(qv_nd_write(f, "m", z, shape, v, 300 * 200 * sizeof *v, NULL));
+    QV_REQUIRE_OK(qv_nd_flush(f, NULL));
+    QV_REQUIRE_OK(qv_nd_write(f, "c", z, shape, v, 300 * 200 * sizeof *v, NULL));
+    QV_REQUIRE_OK(qv_nd_flush(f, NULL));
+    qv_array *keep = NULL;
+    for (uint64_t ci = 0; ci < 3; ci++)
+      for (uint64_t cj = 0; cj < 2; cj++) { /* every chunk, clipped edges included */
+        uint64_t s0[2] = {ci * 128, cj * 128};
+        uint64_t c0[2] = {ci < 2 ? 128 : 300 - 256, cj < 1 ? 128 : 200 - 128};
+        qv_array *arr = NULL;
+        QV_REQUIRE_OK_E(qv_nd_read_arrow(f, "m", s0, c0, NULL, &arr, &err), &err);
+        QV_CHECK_OK_E(qv_array_validate(arr, QV_VALIDATE_FULL, &err), &err);
+        qv_array *child = qv_array_child(arr, 0);
+        if (qv_buffer_is_owned(&child->buffers[1])) /* a view, not a copy */
+          QV__FAIL("store %d chunk (%llu,%llu) was copied", posix, (unsigned long long)ci, (unsigned long long)cj);
+        for (uint64_t r = 0; r < c0[0]; r++)
+          for (uint64_t k = 0; k < c0[1]; k += 17)
+            QV_CHECK_DBL_EQ(qv_array_get_f64(child, (int64_t)(r * c0[1] + k)), v[(s0[0] + r) * 200 + s0[1] + k]);
+        if (!keep) keep = arr;
+        else qv_array_unref(arr);
+      }
+    /* copies: part of a chunk, a compressed chunk, a chunk with a pending overwrite */
+    qv_array *arr = NULL;
+    QV_REQUIRE_OK(qv_nd_read_arrow(f, "m", (uint64_t[]){0, 0}, (uint64_t[]){128, 127}, NULL, &arr, NULL));
+    QV_CHECK(qv_buffer_is_owned(&qv_array_child(arr, 0)->buffers[1]));
+    qv_array_unref(arr);
+    QV_REQUIRE_OK(qv_nd_read_arrow(f, "c", z, chunk, NULL, &arr, NULL));
+    QV_CHECK(qv_buffer_is_owned(&qv_array_child(arr, 0)->buffers[1]));
+    qv_array_unref(arr);
+    double one = -1;
+    QV_REQUIRE_OK(qv_nd_write(f, "m", (uint64_t[]){129, 1}, (uint64_t[]){1, 1}, &one, sizeof one, NULL));
+    QV_REQUIRE_OK(qv_nd_read_arrow(f, "m", (uint64_t[]){128, 0}, chunk, NULL, &arr, NULL));
+    QV_CHECK(qv_buffer_is_owned(&qv_array_child(arr, 0)->buffers[1]));
+    QV_CHECK_DBL_EQ(qv_array_get_f64(qv_array_child(arr, 0), 129), -1.0);
+    qv_array_unref(arr);
+    /* the view outlives compaction (its layer is removed) and the file */
+    QV_CHECK_OK_E(qv_nd_compact(f, &err), &err);
+    qv_nd_close(f);
+    qv_array *child = qv_array_child(keep, 0);
+    double sum = 0, want = 0;
+    for (int r = 0; r < 128; r++)
+      for (int k = 0; k < 128; k++) {
+        sum += qv_array_get_f64(child, r * 128 + k);
+        want += v[r * 200 + k];
+      }
+    QV_CHECK_DBL_EQ(sum, want);
+    qv_array_unref(keep);
+    if (posix) { /* a flipped byte of the block is found before any view is made */
+      QV_REQUIRE_OK(qv_nd_open(st, "v.nd", NULL, &f, NULL));
+      qv_nd_layer_desc ld;
+      QV_REQUIRE_OK(qv_nd_layer_info(f, 0, &ld, NULL));
+      char path[128];
+      snprintf(path, sizeof path, "%s/v.nd/layer-%020llu.qnd", dir, (unsigned long long)ld.seq);
+      int fd = open(path, O_RDWR);
+      QV_REQUIRE(fd >= 0);
+      /* the last block before the footer: "m" chunk (2,1) (arrays and chunks in order) */
+      uint8_t t8[8], byte;
+      QV_REQUIRE(pread(fd, t8, 8, (off_t)ld.bytes - 40) == 8);
+      uint64_t flen = 0;
+      for (int i = 0; i < 8; i++) flen |= (uint64_t)t8[i] << (8 * i);
+      off_t at = (off_t)(ld.bytes - 40 - flen - 10);
+      QV_REQUIRE(pread(fd, &byte, 1, at) == 1);
+      byte ^= 4;
+      QV_REQUIRE(pwrite(fd, &byte, 1, at) == 1);
+      QV_CHECK_STATUS_E(qv_nd_read_arrow(f, "m", (uint64_t[]){256, 128}, (uint64_t[]){44, 72}, NULL, &arr, &err),
+                        QV_E_CORRUPT, &err);
+      QV_CHECK_CONTAINS(err.message, "'m' chunk (2,1): checksum mismatch");
+      QV_CHECK_OK(qv_nd_read_arrow(f, "m", z, chunk, NULL, &arr, NULL)); /* the others are fine */
+      qv_array_unref(arr);
+      close(fd);
+      qv_nd_close(f);
+    }
+    qv_nd_store_close(st);
+  }
+  char cmd[64];
+  snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
+  QV_CHECK(system(cmd) == 0);
+  free(v);
+}
+
+QV_TEST_MAIN(QV_CASE(test_float_grid_roundtrip), QV_CASE(test_flat_bool_timestamp_strings),
+             QV_CASE(test_chunk_views))
