@@ -7,13 +7,16 @@
  * default uses every online CPU for operations of 8 MiB or more). Buffers get a huge-page
  * hint, as numpy gives its arrays, and all sides read into preallocated, touched buffers.
  * Reads are the median of 3 runs on freshly opened files (on every side); the same reads
- * through pread instead of the layer mapping (QV_ND_POSIX_NO_MMAP) are printed too. */
+ * through pread instead of the layer mapping (QV_ND_POSIX_NO_MMAP) are printed too, and the
+ * random chunks read as Arrow arrays (qv_nd_read_arrow: a checked zero-copy view of the
+ * mapped layer for plain chunks, what an Arrow consumer gets without any copy). */
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
 #include <unistd.h>
 
 #include "bench.h"
+#include "quiver/array.h"
 #include "quiver/ndfile.h"
 
 #define CHUNK 1024u
@@ -90,10 +93,11 @@ static int dbl_cmp(const void *x, const void *y) {
  * each on a freshly opened file, and returns the medians (the first read after a write can
  * meet pages the VM reclaimed meanwhile; the peers are timed the same way). */
 static qv_status time_reads(qv_nd_store *st, const char *name, const qv_nd_options *o, uint64_t n,
-                            const float *a, float *b, double *tr, double *trr, qv_error *err) {
+                            const float *a, float *b, double *tr, double *trr, double *tra,
+                            qv_error *err) {
   size_t bytes = (size_t)(n * n * 4);
   uint64_t shape[2] = {n, n}, z[2] = {0, 0}, g = n / CHUNK;
-  double whole[REPS], rnd[REPS];
+  double whole[REPS], rnd[REPS], arw[REPS];
   for (int rep = 0; rep < REPS; rep++) {
     qv_nd_file *f;
     QV_TRY(qv_nd_open(st, name, o, &f, err));
@@ -112,13 +116,29 @@ static qv_status time_reads(qv_nd_store *st, const char *name, const qv_nd_optio
       qv_bench_keep(((const uint64_t *)b)[0]);
     }
     rnd[rep] = qv_bench_now() - t0;
+    /* the same chunks as Arrow arrays (a zero-copy view when the chunk is stored plain) */
+    x = 0x9E3779B97F4A7C15ull;
+    t0 = qv_bench_now();
+    for (int i = 0; i < READS && s == QV_OK; i++) {
+      uint64_t k = lcg(&x) % (g * g);
+      uint64_t st2[2] = {(k / g) * CHUNK, (k % g) * CHUNK}, sh[2] = {CHUNK, CHUNK};
+      qv_array *arr;
+      s = qv_nd_read_arrow(f, "a", st2, sh, NULL, &arr, err);
+      if (s == QV_OK) {
+        qv_bench_keep((uint64_t)qv_array_get_f64(qv_array_child(arr, 0), 1));
+        qv_array_unref(arr);
+      }
+    }
+    arw[rep] = qv_bench_now() - t0;
     qv_nd_close(f);
     if (s < 0) return s;
   }
   qsort(whole, REPS, sizeof *whole, dbl_cmp);
   qsort(rnd, REPS, sizeof *rnd, dbl_cmp);
+  qsort(arw, REPS, sizeof *arw, dbl_cmp);
   *tr = whole[REPS / 2];
   *trr = rnd[REPS / 2];
+  *tra = arw[REPS / 2];
   return QV_OK;
 }
 
@@ -213,9 +233,9 @@ int qv_bench_ndfile(int quick) {
       rc = 1;
       continue;
     }
-    double tr = 0, trr = 0, trp = 0, trrp = 0;
-    QV_TRY_GOTO(s, time_reads(st, name, &o, n, a, b, &tr, &trr, &err), fail);
-    QV_TRY_GOTO(s, time_reads(st_pread, name, &o, n, a, b, &trp, &trrp, &err), fail);
+    double tr = 0, trr = 0, tra = 0, trp = 0, trrp = 0, trap = 0;
+    QV_TRY_GOTO(s, time_reads(st, name, &o, n, a, b, &tr, &trr, &tra, &err), fail);
+    QV_TRY_GOTO(s, time_reads(st_pread, name, &o, n, a, b, &trp, &trrp, &trap, &err), fail);
     double t0;
     /* the same write (no fsync) and full read on the calling thread only (opts.threads = 1;
      * the lines above use the default: automatic, i.e. every online CPU for big operations) */
@@ -242,8 +262,8 @@ int qv_bench_ndfile(int quick) {
     if (s == QV_OK) {
       qv_nd_options o2 = o;
       o2.threads = 1;
-      double unused;
-      s = time_reads(st, name, &o2, n, a, b, &tr2, &unused, &err);
+      double unused, unused2;
+      s = time_reads(st, name, &o2, n, a, b, &tr2, &unused, &unused2, &err);
     }
   fail:
     if (s != QV_OK) {
@@ -289,6 +309,15 @@ int qv_bench_ndfile(int quick) {
       zs = find(peers, np, "zarr", codecs[c], "random");
       double rb = (double)((uint64_t)READS * CHUNK * CHUNK * 4) / 1048576.0;
       qv_bench_report(label, rb / trrp, "MiB/s", zs > 0 ? zs / trrp : 0, "zarr");
+      double hs = find(peers, np, "h5py", codecs[c], "random");
+      if (c == 0) { /* (compressed chunks are decoded into a new array each time: not a view) */
+        snprintf(label, sizeof label, "ndfile %s random as Arrow arrays (views)", codecs[c]);
+        qv_bench_report(label, rb / tra, "MiB/s", zs > 0 ? zs / tra : 0, "zarr");
+      }
+      if (c == 0 && hs > 0) {
+        snprintf(label, sizeof label, "  (%s %.0f MiB/s)", h5label(codecs[c]), rb / hs);
+        qv_bench_report(label, rb / tra, "MiB/s", hs / tra, h5label(codecs[c]));
+      }
     }
     char path[4200];
     snprintf(path, sizeof path, "rm -rf '%s/%s'", dir, name);
