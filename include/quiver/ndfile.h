@@ -122,7 +122,9 @@ struct qv_nd_store {
 
 /* A store over a directory: object "a/b" is file root/a/b. Publication writes root/a/.tmp-*,
  * fsyncs it, then link()s it to the final name (so publication is atomic and conditional) and
- * unlinks the temporary; sync fsyncs the directory. `root` must exist. Published layers are
+ * unlinks the temporary; sync fsyncs the directory. `root` must exist. Opening a writer removes
+ * temporaries that crashed processes left in its directory (".tmp-<pid>-*" whose process is
+ * gone and that were not modified for an hour). Published layers are
  * mapped read-only (mmap, MAP_SHARED; one mapping per loaded layer, no descriptor kept open)
  * and blocks are checksummed and decoded from the mapping; QV_ND_POSIX_NO_MMAP reads with pread
  * instead. */

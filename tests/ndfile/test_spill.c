@@ -2,6 +2,12 @@
  * the same visible state and the same published bytes as without streaming, reads of
  * streamed chunks before the flush, overwrites and partial updates of them, out-of-order
  * blocks (and their tiling checks), conflicts, torn appends, dead-byte auto-flush, threads. */
+#include <fcntl.h>
+#include <limits.h>
+#include <signal.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
 #include <xxhash.h>
 
 #include "support/nd_support.h"
@@ -384,7 +390,54 @@ static void test_stream_rows_in_place(void) {
   free(r);
 }
 
-QV_TEST_MAIN(QV_CASE(test_stream_rows_in_place), QV_CASE(test_stream_whole_write), QV_CASE(test_stream_overwrites),
+/* Temporaries a crashed writer left behind (a whole streamed layer, possibly) are removed by
+ * the next writer in that directory — only when their process is gone and they are stale. */
+static void test_stale_temporaries_removed(void) {
+  char dir[] = "/tmp/qv-stale-XXXXXX";
+  QV_REQUIRE(mkdtemp(dir) != NULL);
+  qv_nd_store *st;
+  qv_nd_file *f;
+  QV_REQUIRE_OK(qv_nd_store_posix_open(dir, QV_ND_POSIX_NO_FSYNC, NULL, &st, NULL));
+  QV_REQUIRE_OK(qv_nd_create(st, "t.nd", NULL, &f, NULL));
+  QV_REQUIRE(kill(INT_MAX, 0) != 0); /* no such process */
+  static const struct {
+    const char *name;
+    long pid;
+    int age_s;
+    bool gone;
+  } tmp[] = {
+      {"stale", INT_MAX, 7200, true},  /* dead writer, untouched for 2 h */
+      {"fresh", INT_MAX, 10, false},   /* dead pid but touched recently: maybe another host */
+      {"alive", 0, 7200, false},       /* our own pid: alive */
+  };
+  char path[3][256];
+  for (int i = 0; i < 3; i++) {
+    long pid = tmp[i].pid ? tmp[i].pid : (long)getpid();
+    snprintf(path[i], sizeof path[i], "%s/t.nd/.tmp-%ld-1-%s", dir, pid, tmp[i].name);
+    FILE *fp = fopen(path[i], "w");
+    QV_REQUIRE(fp != NULL);
+    fputs("leftover", fp);
+    fclose(fp);
+    struct timespec ts[2];
+    clock_gettime(CLOCK_REALTIME, &ts[0]);
+    ts[0].tv_sec -= tmp[i].age_s;
+    ts[1] = ts[0];
+    QV_REQUIRE(utimensat(AT_FDCWD, path[i], ts, 0) == 0);
+  }
+  QV_REQUIRE_OK(nd_define(f, "x", (qv_nd_dtype){QV_ND_INT8, 0}, 1, (uint64_t[]){4}, (uint64_t[]){4}, 0, NULL));
+  QV_CHECK_OK(qv_nd_flush(f, NULL)); /* opens a writer in t.nd/ */
+  for (int i = 0; i < 3; i++) {
+    bool exists = access(path[i], F_OK) == 0;
+    if (exists == tmp[i].gone) QV__FAIL("%s temporary: %s", tmp[i].name, exists ? "still there" : "removed");
+  }
+  qv_nd_close(f);
+  qv_nd_store_close(st);
+  char cmd[64];
+  snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
+  QV_CHECK(system(cmd) == 0);
+}
+
+QV_TEST_MAIN(QV_CASE(test_stale_temporaries_removed), QV_CASE(test_stream_rows_in_place), QV_CASE(test_stream_whole_write), QV_CASE(test_stream_overwrites),
              QV_CASE(test_unordered_tiling_checked), QV_CASE(test_stream_conflict_keeps_chunks),
              QV_CASE(test_stream_torn_append), QV_CASE(test_dead_bytes_flush),
              QV_CASE(test_stream_threads))

@@ -4,8 +4,12 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
+#include <signal.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
@@ -235,6 +239,36 @@ static qv_status mkdirs(pstore *s, char *fp, qv_error *err) {
   return QV_OK;
 }
 
+/* A temporary file untouched for this long whose writer process is gone is a crash leftover. */
+#define ND_STALE_TMP_SECONDS 3600
+
+/* Removes crash leftovers ".tmp-<pid>-..." from directory `dir` (a path, modified temporarily
+ * at `slash`): the pid is not alive on this host and the file was not modified for an hour
+ * (a writer on another host sharing the directory keeps touching its file while it writes). */
+static void sweep_stale(char *dir_slash_name, char *slash) {
+  *slash = 0;
+  DIR *d = opendir(dir_slash_name);
+  if (d) {
+    struct dirent *e;
+    time_t now = time(NULL);
+    char p[4096];
+    while ((e = readdir(d))) {
+      if (strncmp(e->d_name, ".tmp-", 5) != 0) continue;
+      char *end;
+      long pid = strtol(e->d_name + 5, &end, 10);
+      if (end == e->d_name + 5 || *end != '-' || pid <= 0 || pid == (long)getpid()) continue;
+      if (pid <= INT_MAX && (kill((pid_t)pid, 0) == 0 || errno != ESRCH)) continue; /* alive */
+      int n = snprintf(p, sizeof p, "%s/%s", dir_slash_name, e->d_name);
+      struct stat sb;
+      if (n < 0 || (size_t)n >= sizeof p || lstat(p, &sb) != 0 || !S_ISREG(sb.st_mode)) continue;
+      if (now - sb.st_mtime < ND_STALE_TMP_SECONDS) continue;
+      (void)unlink(p);
+    }
+    closedir(d);
+  }
+  *slash = '/';
+}
+
 static qv_status p_writer_open(qv_nd_store *st, const char *path, qv_nd_store_writer **out,
                                qv_error *err) {
   pstore *s = (pstore *)st;
@@ -249,6 +283,7 @@ static qv_status p_writer_open(qv_nd_store *st, const char *path, qv_nd_store_wr
   uint64_t c = ++s->counter;
   pthread_mutex_unlock(&s->mu);
   char *slash = strrchr(w->final, '/');
+  sweep_stale(w->final, slash);
   int n = snprintf(w->tmp, sizeof w->tmp, "%.*s/.tmp-%ld-%llu-%s", (int)(slash - w->final),
                    w->final, (long)getpid(), (unsigned long long)c, slash + 1);
   if (n < 0 || (size_t)n >= sizeof w->tmp) {
