@@ -403,6 +403,23 @@ typedef struct rctx {
  * (such a scan would only evict everything else). */
 #define ND_STREAM_MIN ((size_t)32 << 20)
 
+/* A whole chunk of extent ext inside a row-major region of `shape` (rank R >= 1) as contiguous
+ * runs: the innermost dimension merged with the outer ones the region holds whole. Returns
+ * the number of runs; *inner is the first merged dimension, *run the elements per run. */
+static uint64_t box_runs(uint32_t R, const uint64_t *ext, const uint64_t *shape, uint32_t *inner,
+                         uint64_t *run) {
+  uint32_t in = R - 1;
+  uint64_t r = ext[in], runs = 1;
+  while (in > 0 && ext[in] == shape[in]) {
+    in--;
+    r *= ext[in];
+  }
+  for (uint32_t k = 0; k < in; k++) runs *= ext[k];
+  *inner = in;
+  *run = r;
+  return runs;
+}
+
 /* An uncompressed whole chunk whose rows land apart in the output: read straight into those
  * rows with one scattered read (or copied there from the layer's mapping) and check the
  * checksum over them — no intermediate copy.
@@ -416,15 +433,8 @@ static qv_status scatter_block(rctx *x, const nd_layer *L, const nd_chunk_ent *c
   if (R < 2) return QV_E_UNSUPPORTED;
   for (uint32_t k = 0; k < R; k++)
     if (cnt[k] != ext[k]) return QV_E_UNSUPPORTED;
-  /* runs: the innermost dimension (merged with the ones the output holds whole) */
-  uint32_t inner = R - 1;
-  uint64_t run = ext[inner];
-  while (inner > 0 && ext[inner] == x->shape[inner]) {
-    inner--;
-    run *= ext[inner];
-  }
-  uint64_t runs = 1;
-  for (uint32_t k = 0; k < inner; k++) runs *= ext[k];
+  uint32_t inner;
+  uint64_t run, runs = box_runs(R, ext, x->shape, &inner, &run);
   size_t run_bytes = (size_t)run * m->width;
   if (run_bytes < 1024 || runs > 65536 || runs * run_bytes != ce->raw_len) return QV_E_UNSUPPORTED;
   qv_nd_iovec stackv[256], *iov = stackv;
@@ -842,14 +852,8 @@ static qv_status stage_direct(rctx *x, wstage *st, const uint64_t *src_start, co
   const nd_meta *m = x->r->meta;
   uint32_t R = m->rank;
   if (R < 2 || !f->store->writer_appendv) return QV_E_UNSUPPORTED;
-  uint32_t inner = R - 1; /* runs: the innermost dimension merged with ones taken whole */
-  uint64_t run = ext[inner];
-  while (inner > 0 && ext[inner] == x->shape[inner]) {
-    inner--;
-    run *= ext[inner];
-  }
-  uint64_t runs = 1;
-  for (uint32_t k = 0; k < inner; k++) runs *= ext[k];
+  uint32_t inner;
+  uint64_t run, runs = box_runs(R, ext, x->shape, &inner, &run);
   size_t run_bytes = (size_t)run * m->width;
   if (run_bytes < 2048 || runs > 65536 || runs < 2) return QV_E_UNSUPPORTED;
   qv_nd_iovec *iov = qv_mem_alloc(f->alloc, (size_t)runs * sizeof *iov, 0);

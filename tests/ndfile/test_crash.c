@@ -184,16 +184,6 @@ static int collect(void *ctx, const char *name, uint64_t size) {
   return 0;
 }
 
-static qv_status put_obj(qv_nd_store *st, const char *name, const uint8_t *p, size_t len) {
-  qv_nd_store_writer *w;
-  QV_TRY(st->writer_open(st, name, &w, NULL));
-  qv_status s = st->writer_append(w, p, len, NULL);
-  if (s < 0) {
-    st->writer_abort(w);
-    return s;
-  }
-  return st->writer_commit(w, 0, NULL);
-}
 
 static void test_every_flipped_byte_is_detected(void) {
   qv_nd_store *st;
@@ -215,7 +205,7 @@ static void test_every_flipped_byte_is_detected(void) {
       for (int flip = 0; flip < 2; flip++) {
         memcpy(mod, orig, size);
         mod[i] ^= flip ? 0x80 : 0x01;
-        QV_REQUIRE_OK(put_obj(st, nm.v[o], mod, size));
+        QV_REQUIRE_OK(nd_put_obj(st, nm.v[o], mod, size));
         qv_nd_options op = qv_nd_options_default();
         op.cache_bytes = flip ? 0 : op.cache_bytes; /* both read paths: cached and direct */
         op.threads = flip ? 2 : 1;                   /* errors from worker threads too */
@@ -232,7 +222,7 @@ static void test_every_flipped_byte_is_detected(void) {
         checked++;
       }
     }
-    QV_REQUIRE_OK(put_obj(st, nm.v[o], orig, size));
+    QV_REQUIRE_OK(nd_put_obj(st, nm.v[o], orig, size));
     free(orig);
     free(mod);
   }
@@ -243,7 +233,7 @@ static void test_every_flipped_byte_is_detected(void) {
   uint8_t *b = malloc(size);
   QV_REQUIRE_OK(st->read_at(st, "c.nd/layer-00000000000000000002.qnd", 0, b, size, NULL));
   b[20] ^= 0x10;
-  QV_REQUIRE_OK(put_obj(st, "c.nd/layer-00000000000000000002.qnd", b, size));
+  QV_REQUIRE_OK(nd_put_obj(st, "c.nd/layer-00000000000000000002.qnd", b, size));
   free(b);
   QV_REQUIRE_OK(qv_nd_open(st, "c.nd", NULL, &f, NULL));
   /* chunk (0,0) of layer 2 is shadowed by layer 3: reads do not touch it, verify does */
@@ -291,7 +281,7 @@ static qv_status open_hostile(const fb *foot, const uint8_t *data, size_t dlen, 
   n += 40;
   qv_nd_store *st;
   QV_TRY(qv_nd_store_memory_new(NULL, &st, err));
-  qv_status s = put_obj(st, "h.nd/layer-00000000000000000001.qnd", obj, n);
+  qv_status s = nd_put_obj(st, "h.nd/layer-00000000000000000001.qnd", obj, n);
   qv_nd_file *f = NULL;
   qv_nd_options o = qv_nd_options_default();
   o.limits.max_chunk_bytes = 1 << 20;

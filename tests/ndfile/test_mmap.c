@@ -67,24 +67,6 @@ static void gen(qv_nd_dtype dt, uint8_t *buf, uint64_t n, uint64_t seed) {
   }
 }
 
-/* writes (apply) or extracts the box start/cnt of a full row-major array */
-static void box(uint32_t rank, size_t w, uint8_t *full, const uint64_t *shape, const uint64_t *start,
-                const uint64_t *cnt, uint8_t *part, bool apply) {
-  uint64_t n = nd_prod(rank, cnt);
-  for (uint64_t i = 0; i < n; i++) {
-    uint64_t rem = i, off = 0, mul = 1, idx[8];
-    for (uint32_t k = rank; k-- > 0;) {
-      idx[k] = rem % cnt[k];
-      rem /= cnt[k];
-    }
-    for (uint32_t k = rank; k-- > 0;) {
-      off += (start[k] + idx[k]) * mul;
-      mul *= shape[k];
-    }
-    if (apply) memcpy(full + off * w, part + i * w, w);
-    else memcpy(part + i * w, full + off * w, w);
-  }
-}
 
 /* Reads start/cnt of `name` through fm (mapped) and fr (pread) and compares both with the
  * reference `full`. */
@@ -94,7 +76,7 @@ static void read_cmp(qv_nd_file *fm, qv_nd_file *fr, const char *name, size_t w,
   size_t n = (size_t)nd_prod(3, cnt) * w;
   uint8_t *want = malloc(n), *gm = malloc(n), *gr = malloc(n);
   QV_REQUIRE(want && gm && gr);
-  box(3, w, full, shape, start, cnt, want, false);
+  nd_box(3, w, full, shape, start, cnt, want, false);
   memset(gm, 0xAB, n);
   memset(gr, 0xCD, n);
   qv_error err;
@@ -136,7 +118,7 @@ static void test_every_dtype_and_codec(void) {
         } else {
           uint8_t *u = malloc(un * w);
           gen(dt, u, un, a * 7 + 2);
-          box(3, w, full[a], shape, ustart, ucnt, u, true);
+          nd_box(3, w, full[a], shape, ustart, ucnt, u, true);
           QV_CHECK_OK_E(qv_nd_write(f, name, ustart, ucnt, u, un * w, &err), &err);
           free(u);
         }
@@ -385,7 +367,7 @@ static void test_corruption_through_the_mapping(void) {
       QV_CHECK_CONTAINS(err.message, msg);
       flip(fd, at); /* restored: the same handle reads the right data again */
       QV_CHECK_OK_E(qv_nd_read(h, cases[i].name, cases[i].start, cases[i].cnt, got, cases[i].bytes, &err), &err);
-      box(3, cases[i].bytes / nd_prod(3, cases[i].cnt), (uint8_t *)cases[i].full, cases[i].shape, cases[i].start, cases[i].cnt, want, false);
+      nd_box(3, cases[i].bytes / nd_prod(3, cases[i].cnt), (uint8_t *)cases[i].full, cases[i].shape, cases[i].start, cases[i].cnt, want, false);
       QV_CHECK_MEM_EQ(got, want, cases[i].bytes);
       if (when) qv_nd_close(h);
     }
@@ -493,23 +475,13 @@ static void test_compaction_from_mappings(void) {
   remove_dir();
 }
 
-static qv_status put(qv_nd_store *st, const char *name, const uint8_t *p, size_t len) {
-  qv_nd_store_writer *w;
-  QV_TRY(st->writer_open(st, name, &w, NULL));
-  qv_status s = st->writer_append(w, p, len, NULL);
-  if (s < 0) {
-    st->writer_abort(w);
-    return s;
-  }
-  return st->writer_commit(w, 0, NULL);
-}
 
 /* map/unmap of one store: contents, wrong size, absent, empty, removal while mapped */
 static void map_contract(qv_nd_store *st) {
   uint8_t data[5000];
   for (size_t i = 0; i < sizeof data; i++) data[i] = (uint8_t)(i * 7 + 3);
-  QV_REQUIRE_OK(put(st, "o/x", data, sizeof data));
-  QV_REQUIRE_OK(put(st, "o/e", data, 0));
+  QV_REQUIRE_OK(nd_put_obj(st, "o/x", data, sizeof data));
+  QV_REQUIRE_OK(nd_put_obj(st, "o/e", data, 0));
   const void *base = NULL;
   void *tok = NULL;
   qv_error err;

@@ -24,23 +24,6 @@ static void gen(qv_nd_dtype dt, uint8_t *buf, uint64_t n, uint64_t seed) {
     for (uint64_t i = 0; i < n * w / 8; i++) ((double *)buf)[i] = (double)(nd_rand(&s) % 100000) / 7.0;
 }
 
-/* Reference: copy a box from a full row-major array. */
-static void ref_box(uint32_t rank, size_t w, const uint8_t *full, const uint64_t *shape,
-                    const uint64_t *start, const uint64_t *cnt, uint8_t *out) {
-  uint64_t n = nd_prod(rank, cnt);
-  for (uint64_t i = 0; i < n; i++) {
-    uint64_t rem = i, off = 0, mul = 1, idx[8];
-    for (uint32_t k = rank; k-- > 0;) {
-      idx[k] = rem % cnt[k];
-      rem /= cnt[k];
-    }
-    for (uint32_t k = rank; k-- > 0;) {
-      off += (start[k] + idx[k]) * mul;
-      mul *= shape[k];
-    }
-    memcpy(out + i * w, full + off * w, w);
-  }
-}
 
 static void roundtrip(qv_nd_dtype dt, uint32_t rank, uint32_t codec) {
   static const uint64_t shapes[5][4] = {{0}, {37}, {9, 13}, {5, 7, 6}, {3, 4, 5, 7}};
@@ -72,10 +55,10 @@ static void roundtrip(qv_nd_dtype dt, uint32_t rank, uint32_t codec) {
     s2[0] = shape[0] / 2;
     c2[0] = shape[0] - s2[0];
     uint8_t *part = malloc(n * w);
-    ref_box(rank, w, full, shape, s1, c1, part);
+    nd_box(rank, w, full, shape, s1, c1, part, false);
     QV_CHECK_OK_E(qv_nd_write(f, "a", s1, c1, part, nd_prod(rank, c1) * w, &err), &err);
     QV_CHECK_OK_E(qv_nd_flush(f, &err), &err);
-    ref_box(rank, w, full, shape, s2, c2, part);
+    nd_box(rank, w, full, shape, s2, c2, part, false);
     QV_CHECK_OK_E(qv_nd_write(f, "a", s2, c2, part, nd_prod(rank, c2) * w, &err), &err);
     free(part);
   } else {
@@ -91,7 +74,7 @@ static void roundtrip(qv_nd_dtype dt, uint32_t rank, uint32_t codec) {
         st2[k] = shape[k] / 3;
         cn[k] = shape[k] - st2[k] - (shape[k] > 2 ? 1 : 0);
       }
-      ref_box(rank, w, full, shape, st2, cn, want);
+      nd_box(rank, w, full, shape, st2, cn, want, false);
       QV_CHECK_OK_E(qv_nd_read(f, "a", st2, cn, got, nd_prod(rank, cn) * w, &err), &err);
       if (memcmp(got, want, nd_prod(rank, cn) * w) != 0)
         QV__FAIL("%s rank %u codec %u pass %d: sub-box differs", dts, rank, codec, pass);

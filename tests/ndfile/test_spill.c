@@ -170,18 +170,6 @@ static void test_stream_overwrites(void) {
   free(v);
 }
 
-/* Rewrites the footer of a layer object with `edit` applied and valid checksums. */
-static qv_status put_obj(qv_nd_store *st, const char *name, const uint8_t *p, size_t len) {
-  qv_nd_store_writer *w;
-  QV_TRY(st->writer_open(st, name, &w, NULL));
-  qv_status s = st->writer_append(w, p, len, NULL);
-  if (s < 0) {
-    st->writer_abort(w);
-    return s;
-  }
-  return st->writer_commit(w, 0, NULL);
-}
-
 static void store_u64(uint8_t *p, uint64_t v) {
   for (int i = 0; i < 8; i++) p[i] = (uint8_t)(v >> (8 * i));
 }
@@ -231,7 +219,7 @@ static void test_unordered_tiling_checked(void) {
     store_u64(mod + at + 8, cases[c].off);
     store_u64(mod + size - 32, (uint64_t)XXH3_64bits(mod + fpos, (size_t)flen));
     store_u64(mod + size - 16, (uint64_t)XXH3_64bits(mod + size - 40, 24));
-    QV_REQUIRE_OK(put_obj(st, name, mod, size));
+    QV_REQUIRE_OK(nd_put_obj(st, name, mod, size));
     qv_error err;
     qv_status s = qv_nd_open(st, "u.nd", NULL, &f, &err);
     if (!cases[c].msg[0]) {

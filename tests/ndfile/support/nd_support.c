@@ -103,3 +103,32 @@ fail:
   free(b.p);
   return NULL;
 }
+
+void nd_box(uint32_t rank, size_t w, uint8_t *full, const uint64_t *shape, const uint64_t *start,
+            const uint64_t *cnt, uint8_t *part, bool apply) {
+  uint64_t n = nd_prod(rank, cnt);
+  for (uint64_t i = 0; i < n; i++) {
+    uint64_t rem = i, off = 0, mul = 1, idx[QV_ND_MAX_RANK];
+    for (uint32_t k = rank; k-- > 0;) {
+      idx[k] = rem % cnt[k];
+      rem /= cnt[k];
+    }
+    for (uint32_t k = rank; k-- > 0;) {
+      off += (start[k] + idx[k]) * mul;
+      mul *= shape[k];
+    }
+    if (apply) memcpy(full + off * w, part + i * w, w);
+    else memcpy(part + i * w, full + off * w, w);
+  }
+}
+
+qv_status nd_put_obj(qv_nd_store *st, const char *name, const uint8_t *p, size_t len) {
+  qv_nd_store_writer *w;
+  QV_TRY(st->writer_open(st, name, &w, NULL));
+  qv_status s = st->writer_append(w, p, len, NULL);
+  if (s < 0) {
+    st->writer_abort(w);
+    return s;
+  }
+  return st->writer_commit(w, 0, NULL);
+}

@@ -17,5 +17,11 @@ qv_status nd_define(qv_nd_file *f, const char *name, qv_nd_dtype dt, uint32_t ra
 char *nd_snapshot(qv_nd_file *f, qv_error *err);
 /* Product of dims. */
 uint64_t nd_prod(uint32_t rank, const uint64_t *shape);
+/* Reference box copy over a full row-major array of `shape` (w bytes per element): extracts
+ * the box start/cnt into `part` (row-major), or with `apply` writes `part` into the box. */
+void nd_box(uint32_t rank, size_t w, uint8_t *full, const uint64_t *shape, const uint64_t *start,
+            const uint64_t *cnt, uint8_t *part, bool apply);
+/* Publishes (replacing) object `name` of a store with the given bytes. */
+qv_status nd_put_obj(qv_nd_store *st, const char *name, const uint8_t *p, size_t len);
 
 #endif
