@@ -425,7 +425,99 @@ static void test_stale_temporaries_removed(void) {
   QV_CHECK(system(cmd) == 0);
 }
 
-QV_TEST_MAIN(QV_CASE(test_stale_temporaries_removed), QV_CASE(test_stream_rows_in_place), QV_CASE(test_stream_whole_write), QV_CASE(test_stream_overwrites),
+/* Random operations (whole-chunk and partial writes, deletes and redefinitions, flushes,
+ * compactions, reopens) on a streaming file and on a reference that never streams: every read
+ * and the final state agree. */
+static void random_ops(uint64_t seed, unsigned threads) {
+  static const uint64_t ashp[2] = {256, 384}, achk[2] = {128, 128}; /* 64 KiB chunks */
+  static const uint64_t bshp[2] = {64, 1024}, bchk[2] = {16, 512};  /* rows of 2 KiB: written in place */
+  const char *names[2] = {"a", "b"};
+  const uint64_t *shps[2] = {ashp, bshp}, *chks[2] = {achk, bchk};
+  qv_nd_store *st, *ref = v1_store();
+  QV_REQUIRE(ref != NULL);
+  QV_REQUIRE_OK(qv_nd_store_fault_new(NULL, &st, NULL));
+  qv_nd_options o = qv_nd_options_default();
+  o.threads = threads;
+  o.max_pending_bytes = 1 << 20;
+  qv_nd_file *f, *g;
+  QV_REQUIRE_OK(qv_nd_create(st, "s.nd", &o, &f, NULL));
+  QV_REQUIRE_OK(qv_nd_create(ref, "s.nd", &o, &g, NULL));
+  for (int i = 0; i < 2; i++) {
+    QV_REQUIRE_OK(nd_define(f, names[i], (qv_nd_dtype){QV_ND_FLOAT32, 0}, 2, shps[i], chks[i], 0, NULL));
+    QV_REQUIRE_OK(nd_define(g, names[i], (qv_nd_dtype){QV_ND_FLOAT32, 0}, 2, shps[i], chks[i], 0, NULL));
+  }
+  float *v = malloc(256 * 1024 * sizeof *v), *r1 = malloc(256 * 1024 * sizeof *r1), *r2 = malloc(256 * 1024 * sizeof *r2);
+  QV_REQUIRE(v && r1 && r2);
+  uint64_t x = seed;
+  for (int op = 0; op < 250; op++) {
+    uint64_t k = nd_rand(&x) % 100;
+    int ai = (int)(nd_rand(&x) % 2);
+    const uint64_t *sh = shps[ai], *ch = chks[ai];
+    uint64_t start[2], cnt[2];
+    qv_error err;
+    if (k < 45) { /* whole chunks: 1 or 2 along each dimension */
+      for (int d = 0; d < 2; d++) {
+        uint64_t grid = sh[d] / ch[d], c0 = nd_rand(&x) % grid, nc = 1 + (c0 + 1 < grid ? nd_rand(&x) % 2 : 0);
+        start[d] = c0 * ch[d];
+        cnt[d] = nc * ch[d];
+      }
+    } else if (k < 75) { /* any region */
+      for (int d = 0; d < 2; d++) {
+        start[d] = nd_rand(&x) % sh[d];
+        cnt[d] = 1 + nd_rand(&x) % (sh[d] - start[d]);
+      }
+    }
+    if (k < 75) {
+      size_t n = (size_t)(cnt[0] * cnt[1]);
+      if (nd_rand(&x) % 3 == 0) for (size_t i = 0; i < n; i++) v[i] = (float)(i % 5); /* compressible */
+      else noise(v, n, nd_rand(&x));
+      QV_CHECK_OK_E(qv_nd_write(f, names[ai], start, cnt, v, n * sizeof *v, &err), &err);
+      QV_CHECK_OK_E(qv_nd_write(g, names[ai], start, cnt, v, n * sizeof *v, &err), &err);
+    } else if (k < 80) { /* delete and redefine with another codec */
+      uint32_t codec = (uint32_t)(nd_rand(&x) % 3);
+      QV_CHECK_OK(qv_nd_delete(f, names[ai], NULL));
+      QV_CHECK_OK(qv_nd_delete(g, names[ai], NULL));
+      QV_CHECK_OK(nd_define(f, names[ai], (qv_nd_dtype){QV_ND_FLOAT32, 0}, 2, sh, ch, codec, NULL));
+      QV_CHECK_OK(nd_define(g, names[ai], (qv_nd_dtype){QV_ND_FLOAT32, 0}, 2, sh, ch, codec, NULL));
+    } else if (k < 86) {
+      QV_CHECK_OK_E(qv_nd_flush(f, &err), &err);
+      QV_CHECK_OK(qv_nd_flush(g, NULL));
+    } else if (k < 89) {
+      QV_CHECK_OK_E(qv_nd_compact(f, &err), &err);
+      QV_CHECK_OK(qv_nd_compact(g, NULL));
+    } else if (k < 91) { /* flush and reopen */
+      QV_CHECK_OK(qv_nd_flush(f, NULL));
+      QV_CHECK_OK(qv_nd_flush(g, NULL));
+      qv_nd_close(f);
+      qv_nd_close(g);
+      QV_REQUIRE_OK(qv_nd_open(st, "s.nd", &o, &f, NULL));
+      QV_REQUIRE_OK(qv_nd_open(ref, "s.nd", &o, &g, NULL));
+    } else { /* read the same region from both */
+      for (int d = 0; d < 2; d++) {
+        start[d] = nd_rand(&x) % sh[d];
+        cnt[d] = 1 + nd_rand(&x) % (sh[d] - start[d]);
+      }
+      size_t n = (size_t)(cnt[0] * cnt[1]);
+      QV_CHECK_OK_E(qv_nd_read(f, names[ai], start, cnt, r1, n * sizeof *r1, &err), &err);
+      QV_CHECK_OK(qv_nd_read(g, names[ai], start, cnt, r2, n * sizeof *r2, NULL));
+      if (memcmp(r1, r2, n * sizeof *r1) != 0) QV__FAIL("seed %llu op %d: reads of '%s' differ", (unsigned long long)seed, op, names[ai]);
+    }
+  }
+  QV_CHECK_OK(qv_nd_flush(f, NULL));
+  QV_CHECK_OK(qv_nd_flush(g, NULL));
+  two t = {st, ref, f, g};
+  same_after_reopen(&t, "random operations");
+  two_close(&t);
+  free(v);
+  free(r1);
+  free(r2);
+}
+
+static void test_random_ops_match_reference(void) {
+  for (uint64_t seed = 1; seed <= 6; seed++) random_ops(seed * 7919, seed % 2 ? 1 : 2);
+}
+
+QV_TEST_MAIN(QV_CASE(test_random_ops_match_reference), QV_CASE(test_stale_temporaries_removed), QV_CASE(test_stream_rows_in_place), QV_CASE(test_stream_whole_write), QV_CASE(test_stream_overwrites),
              QV_CASE(test_unordered_tiling_checked), QV_CASE(test_stream_conflict_keeps_chunks),
              QV_CASE(test_stream_torn_append), QV_CASE(test_dead_bytes_flush),
              QV_CASE(test_stream_threads))
