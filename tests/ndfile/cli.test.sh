@@ -57,6 +57,10 @@ import numpy as np, sys
 p = np.load('part.npy'); t = np.load('t.npy')
 sys.exit(0 if p.shape == (10, 10) and (p == t[:10, :10]).all() else 1)" || fail "part.npy differs from t.npy[:10,:10]"
   ok "$Q nd get data.nd cube -o cube.npy"
+  ok "$Q nd get data.nd temperature --threads 2 -o t2.npy"
+  ok "$Q nd get data.nd temperature --threads 1 -o t1.npy"
+  cmp -s t1.npy t2.npy || fail "--threads 1 and --threads 2 read different bytes"
+  bad "$Q nd get data.nd temperature --threads 65" 2 "--threads: '65' is not a number from 0 to 64"
   /usr/bin/python3 -c "
 import numpy as np, sys
 sys.exit(0 if (np.load('cube.npy') == np.arange(24).reshape(2,3,4)).all() else 1)" || fail "cube round trip"

@@ -42,7 +42,9 @@ extern const qv_cli_command qv_cli_cmd_nd;
   "  verify FILE                         read and check every block of every layer\n\n"        \
   "options:\n"                                                                                  \
   "  --codec none|lz4|zstd[:LEVEL]       chunk compression (default none)\n"                    \
-  "  --as-of N                           read the state as of layer N (time travel)\n\n"        \
+  "  --as-of N                           read the state as of layer N (time travel)\n"          \
+  "  --threads N                         threads for big reads and writes (default 0: every\n"  \
+  "                                      online CPU, at most 8, for 8 MiB or more; 1: none)\n\n" \
   "examples:\n"                                                                                 \
   "  quiver nd create data.nd\n"                                                                \
   "  quiver nd put data.nd temperature t.npy --chunks 256,256 --codec zstd\n"                   \
@@ -55,10 +57,12 @@ typedef struct opts {
   int npos;
   const char *chunks, *codec, *start, *shape, *out, *dims, *dtype, *fill, *values, *type, *del;
   uint64_t as_of;
+  long threads; /* -1: the library's default (automatic) */
 } opts;
 
 static int parse_opts(int argc, char **argv, opts *o) {
   memset(o, 0, sizeof *o);
+  o->threads = -1;
   for (int i = 1; i < argc; i++) {
     const char *a = argv[i];
     const char **slot = NULL;
@@ -78,6 +82,13 @@ static int parse_opts(int argc, char **argv, opts *o) {
       char *e;
       o->as_of = strtoull(argv[++i], &e, 10);
       if (*e || !o->as_of) return qv_cli_usage(&qv_cli_cmd_nd, "--as-of: '%s' is not a layer number", argv[i]);
+      continue;
+    } else if (strcmp(a, "--threads") == 0) {
+      if (i + 1 >= argc) return qv_cli_usage(&qv_cli_cmd_nd, "--threads needs a number");
+      char *e;
+      o->threads = strtol(argv[++i], &e, 10);
+      if (*e || e == argv[i] || o->threads < 0 || o->threads > 64)
+        return qv_cli_usage(&qv_cli_cmd_nd, "--threads: '%s' is not a number from 0 to 64", argv[i]);
       continue;
     } else if (a[0] == '-' && a[1] && strcmp(a, "-") != 0 && !(a[1] >= '0' && a[1] <= '9')) {
       return qv_cli_usage(&qv_cli_cmd_nd, "unknown option '%s'", a);
@@ -134,6 +145,7 @@ static int open_file(const opts *o, bool writable, qv_nd_store **st, qv_nd_file 
   qv_nd_options op = qv_nd_options_default();
   op.as_of_layer = o->as_of;
   op.read_only = !writable;
+  if (o->threads >= 0) op.threads = (unsigned)o->threads;
   qv_error err;
   if (qv_nd_open(*st, name, &op, f, &err) != QV_OK) {
     qv_nd_store_close(*st);
