@@ -295,31 +295,37 @@ static qv_status collect_one(void *vc, uint64_t c, const uint64_t *org, const ui
   return QV_OK;
 }
 
+/* Per-worker scratch of a parallel run (writes gather and encode into it; reads do not use it). */
+typedef struct nd_scratch {
+  uint8_t *gather, *encbuf;
+  size_t gcap, ecap;
+} nd_scratch;
+
+/* Item i of a parallel run. Must be thread-safe and touch output disjoint from other items'. */
+typedef qv_status (*item_fn)(void *ctx, size_t i, nd_scratch *sc, qv_error *err);
+
 typedef struct par {
-  const nd_meta *m;
-  const uint64_t *start, *shape;
-  chunk_fn fn;
+  item_fn fn;
   void *ctx;
-  const uint64_t *chunks;
   size_t n;
+  const qv_allocator *alloc;
   pthread_mutex_t mu;
   size_t next;
-  qv_status status;
+  qv_status status; /* the first failure stops the others */
   qv_error err;
 } par;
 
 static void *par_worker(void *vp) {
   par *p = vp;
+  nd_scratch sc = {NULL, NULL, 0, 0};
   for (;;) {
     pthread_mutex_lock(&p->mu);
     size_t i = p->status == QV_OK ? p->next++ : p->n;
     pthread_mutex_unlock(&p->mu);
-    if (i >= p->n) return NULL;
-    uint64_t org[QV_ND_MAX_RANK], ext[QV_ND_MAX_RANK], lo[QV_ND_MAX_RANK], cnt[QV_ND_MAX_RANK];
-    chunk_box(p->m, p->chunks[i], p->start, p->shape, org, ext, lo, cnt);
+    if (i >= p->n) break;
     qv_error e;
     qv_error_init(&e);
-    qv_status s = p->fn(p->ctx, p->chunks[i], org, ext, lo, cnt, &e);
+    qv_status s = p->fn(p->ctx, i, &sc, &e);
     if (s < 0) {
       pthread_mutex_lock(&p->mu);
       if (p->status == QV_OK) {
@@ -329,6 +335,41 @@ static void *par_worker(void *vp) {
       pthread_mutex_unlock(&p->mu);
     }
   }
+  if (sc.gather) qv_mem_free(p->alloc, sc.gather, sc.gcap, 64);
+  if (sc.encbuf) qv_mem_free(p->alloc, sc.encbuf, sc.ecap, 64);
+  return NULL;
+}
+
+/* Runs items 0..n-1 over up to t threads, the caller's included (fewer when threads cannot be
+ * started); returns the first failure. */
+static qv_status run_parallel(const qv_nd_file *f, unsigned t, size_t n, item_fn fn, void *ctx,
+                              qv_error *err) {
+  par p = {fn, ctx, n, f->alloc, PTHREAD_MUTEX_INITIALIZER, 0, QV_OK, {0}};
+  pthread_t th[64];
+  unsigned started = 0;
+  if (t > n) t = (unsigned)n;
+  while (started + 1 < t && pthread_create(&th[started], NULL, par_worker, &p) == 0) started++;
+  par_worker(&p);
+  for (unsigned i = 0; i < started; i++) pthread_join(th[i], NULL);
+  pthread_mutex_destroy(&p.mu);
+  if (p.status < 0 && err) *err = p.err;
+  return p.status;
+}
+
+typedef struct chunks_run {
+  const nd_meta *m;
+  const uint64_t *start, *shape;
+  chunk_fn fn;
+  void *ctx;
+  const uint64_t *chunks;
+} chunks_run;
+
+static qv_status chunk_item(void *vc, size_t i, nd_scratch *sc, qv_error *err) {
+  (void)sc;
+  chunks_run *r = vc;
+  uint64_t org[QV_ND_MAX_RANK], ext[QV_ND_MAX_RANK], lo[QV_ND_MAX_RANK], cnt[QV_ND_MAX_RANK];
+  chunk_box(r->m, r->chunks[i], r->start, r->shape, org, ext, lo, cnt);
+  return r->fn(r->ctx, r->chunks[i], org, ext, lo, cnt, err);
 }
 
 /* for_chunks over up to `threads` threads (the caller's included). fn must be thread-safe and
@@ -344,16 +385,8 @@ static qv_status for_chunks_par(qv_nd_file *f, const nd_meta *m, const uint64_t 
   if (s == QV_OK && l.n < 2) {
     s = for_chunks(m, start, shape, fn, ctx, err);
   } else if (s == QV_OK) {
-    par p = {m, start, shape, fn, ctx, l.v, l.n, PTHREAD_MUTEX_INITIALIZER, 0, QV_OK, {0}};
-    pthread_t th[64];
-    unsigned started = 0;
-    if (t > l.n) t = (unsigned)l.n;
-    while (started + 1 < t && pthread_create(&th[started], NULL, par_worker, &p) == 0) started++;
-    par_worker(&p);
-    for (unsigned i = 0; i < started; i++) pthread_join(th[i], NULL);
-    pthread_mutex_destroy(&p.mu);
-    s = p.status;
-    if (s < 0 && err) *err = p.err;
+    chunks_run r = {m, start, shape, fn, ctx, l.v};
+    s = run_parallel(f, t, l.n, chunk_item, &r, err);
   }
   if (l.v) qv_mem_free(f->alloc, l.v, l.cap * 8, 0);
   return s;
@@ -975,54 +1008,16 @@ static qv_status stage_encode(wctx *w, wstage *st, uint8_t **gather, size_t *gca
   return encode_chunk(f, encbuf, ecap, m, st, *gather, rawn, err);
 }
 
-typedef struct encpar {
-  wctx *w;
-  pthread_mutex_t mu;
-  size_t next;
-  qv_status status;
-  qv_error err;
-} encpar;
-
-static void *enc_worker(void *vp) {
-  encpar *p = vp;
-  uint8_t *gather = NULL, *encbuf = NULL;
-  size_t gcap = 0, ecap = 0;
-  for (;;) {
-    pthread_mutex_lock(&p->mu);
-    size_t i = p->status == QV_OK ? p->next++ : p->w->n;
-    pthread_mutex_unlock(&p->mu);
-    if (i >= p->w->n) break;
-    wstage *st = &p->w->st[i];
-    if (!st->want_enc) continue;
-    qv_error e;
-    qv_error_init(&e);
-    qv_status s = stage_encode(p->w, st, &gather, &gcap, &encbuf, &ecap, &e);
-    if (s < 0) {
-      pthread_mutex_lock(&p->mu);
-      if (p->status == QV_OK) {
-        p->status = s;
-        p->err = e;
-      }
-      pthread_mutex_unlock(&p->mu);
-    }
-  }
-  if (gather) qv_mem_free(p->w->x.f->alloc, gather, gcap, 64);
-  if (encbuf) qv_mem_free(p->w->x.f->alloc, encbuf, ecap, 64);
-  return NULL;
+static qv_status enc_item(void *vc, size_t i, nd_scratch *sc, qv_error *err) {
+  wctx *w = vc;
+  wstage *st = &w->st[i];
+  if (!st->want_enc) return QV_OK;
+  return stage_encode(w, st, &sc->gather, &sc->gcap, &sc->encbuf, &sc->ecap, err);
 }
 
 /* Encodes the marked whole chunks of a write over opts.threads threads. */
 static qv_status encode_staged(wctx *w, qv_error *err) {
-  encpar p = {w, PTHREAD_MUTEX_INITIALIZER, 0, QV_OK, {0}};
-  unsigned t = qv__nd_threads_for(w->x.f, w->bytes), started = 0;
-  pthread_t th[64];
-  if (t > w->n) t = (unsigned)w->n;
-  while (started + 1 < t && pthread_create(&th[started], NULL, enc_worker, &p) == 0) started++;
-  enc_worker(&p);
-  for (unsigned i = 0; i < started; i++) pthread_join(th[i], NULL);
-  pthread_mutex_destroy(&p.mu);
-  if (p.status < 0 && err) *err = p.err;
-  return p.status;
+  return run_parallel(w->x.f, qv__nd_threads_for(w->x.f, w->bytes), w->n, enc_item, w, err);
 }
 
 static qv_status prep_one(void *vc, uint64_t c, const uint64_t *org, const uint64_t *ext,
