@@ -475,10 +475,13 @@ QV_API qv_status qv_npy_parse(const void *bytes, size_t len, qv_npy_view *out, q
 QV_API qv_status qv_npy_header(qv_nd_dtype dtype, uint32_t rank, const uint64_t *shape,
                                void *buf, size_t cap, size_t *hdr_len, qv_error *err);
 /* Imports a .npy file from disk as a new array (defined with def's chunking/codec; def->dtype,
- * rank and shape are taken from the file). */
+ * rank and shape are taken from the file). A regular file is mapped, not read into memory (so
+ * truncating it while it is imported raises SIGBUS, as for any mapped input); pipes are read. */
 QV_API qv_status qv_nd_import_npy(qv_nd_file *f, const qv_nd_array_def *def, const char *npy_path,
                                   qv_error *err);
-/* Exports a region (start/shape NULL: everything) of a fixed-width array to a .npy file. */
+/* Exports a region (start/shape NULL: from 0 / to the end) of a fixed-width array to a .npy
+ * file, in bands of about 8 MiB (memory use does not grow with the region). QV_E_RANGE before
+ * any file is created; on a later failure the partial file is removed. */
 QV_API qv_status qv_nd_export_npy(qv_nd_file *f, const char *name, const uint64_t *start,
                                   const uint64_t *shape, const char *npy_path, qv_error *err);
 

@@ -68,12 +68,9 @@ qv_status qv_nd_read_arrow(qv_nd_file *f, const char *name, const uint64_t *star
                            const uint64_t *shape, const qv_allocator *a, qv_array **out,
                            qv_error *err) {
   qv_nd_info in;
-  QV_TRY(qv_nd_info_get(f, name, &in, err));
+  QV_TRY(qv__nd_describe(f, name, &in, err));
   uint64_t st[QV_ND_MAX_RANK] = {0}, sh[QV_ND_MAX_RANK];
-  for (uint32_t k = 0; k < in.rank; k++) {
-    st[k] = start ? start[k] : 0;
-    sh[k] = shape ? shape[k] : (st[k] <= in.shape[k] ? in.shape[k] - st[k] : 0);
-  }
+  qv__nd_region_or_all(in.rank, in.shape, start, shape, st, sh);
   uint64_t rows, per_row;
   bool nested;
   QV_TRY(geometry(&in, sh, &rows, &per_row, &nested, err));
@@ -155,12 +152,9 @@ qv_status qv_nd_read_arrow(qv_nd_file *f, const char *name, const uint64_t *star
 qv_status qv_nd_write_arrow(qv_nd_file *f, const char *name, const uint64_t *start,
                             const uint64_t *shape, const qv_array *arr, qv_error *err) {
   qv_nd_info in;
-  QV_TRY(qv_nd_info_get(f, name, &in, err));
+  QV_TRY(qv__nd_describe(f, name, &in, err));
   uint64_t st[QV_ND_MAX_RANK] = {0}, sh[QV_ND_MAX_RANK];
-  for (uint32_t k = 0; k < in.rank; k++) {
-    st[k] = start ? start[k] : 0;
-    sh[k] = shape ? shape[k] : (st[k] <= in.shape[k] ? in.shape[k] - st[k] : 0);
-  }
+  qv__nd_region_or_all(in.rank, in.shape, start, shape, st, sh);
   uint64_t rows, per_row;
   bool nested;
   QV_TRY(geometry(&in, sh, &rows, &per_row, &nested, err));

@@ -781,6 +781,34 @@ void qv__nd_eff_free(qv_nd_file *f, eff *e, const nd_res *r) {
   if (e) qv_mem_free(f->alloc, e, total * sizeof *e, 0);
 }
 
+/* The definition part of qv_nd_info (no chunk walk: stored_chunks and stored_bytes stay 0). */
+static void describe(const nd_res *r, qv_nd_info *out) {
+  const nd_meta *m = r->meta;
+  memset(out, 0, sizeof *out);
+  out->name = m->name;
+  out->dtype = m->dtype;
+  out->rank = m->rank;
+  out->shape = m->shape;
+  out->chunk_shape = m->chunk;
+  out->dim_names = (const char *const *)m->dims;
+  out->fill = m->fill;
+  out->fill_len = m->fill_len;
+  out->codec = m->codec;
+  out->level = m->level;
+  out->n_chunks = m->n_chunks;
+  if (r->n_chain && (!r->pend || r->pend->kind != ND_KIND_DEFINE))
+    out->defined_in_layer = r->chain[r->n_chain - 1].layer->seq;
+}
+
+qv_status qv__nd_describe(qv_nd_file *f, const char *name, qv_nd_info *out, qv_error *err) {
+  pthread_rwlock_rdlock(&f->lock);
+  nd_res r;
+  qv_status s = qv__nd_resolve(f, name, &r, err);
+  if (s == QV_OK) describe(&r, out);
+  pthread_rwlock_unlock(&f->lock);
+  return s;
+}
+
 qv_status qv_nd_info_get(qv_nd_file *f, const char *name, qv_nd_info *out, qv_error *err) {
   pthread_rwlock_rdlock(&f->lock);
   nd_res r;
@@ -789,26 +817,13 @@ qv_status qv_nd_info_get(qv_nd_file *f, const char *name, qv_nd_info *out, qv_er
   qv_status s = qv__nd_resolve(f, name, &r, err);
   if (s == QV_OK) s = qv__nd_effective(f, &r, &e, &n, err);
   if (s == QV_OK) {
-    const nd_meta *m = r.meta;
-    memset(out, 0, sizeof *out);
-    out->name = m->name;
-    out->dtype = m->dtype;
-    out->rank = m->rank;
-    out->shape = m->shape;
-    out->chunk_shape = m->chunk;
-    out->dim_names = (const char *const *)m->dims;
-    out->fill = m->fill;
-    out->fill_len = m->fill_len;
-    out->codec = m->codec;
-    out->level = m->level;
-    out->n_chunks = m->n_chunks;
+    describe(&r, out);
     out->stored_chunks = n;
-    for (size_t i = 0; i < n; i++)
-      out->stored_bytes += e[i].link < 0 ? (r.pend->chunks[e[i].idx].spilled ? r.pend->chunks[e[i].idx].ent.stored_len
-                                                                              : r.pend->chunks[e[i].idx].len)
-                                         : r.chain[e[i].link].entry->chunks[e[i].idx].stored_len;
-    if (r.n_chain && (!r.pend || r.pend->kind != ND_KIND_DEFINE))
-      out->defined_in_layer = r.chain[r.n_chain - 1].layer->seq;
+    for (size_t i = 0; i < n; i++) {
+      const nd_pchunk *pc = e[i].link < 0 ? &r.pend->chunks[e[i].idx] : NULL;
+      out->stored_bytes += pc ? (pc->spilled ? pc->ent.stored_len : pc->len)
+                              : r.chain[e[i].link].entry->chunks[e[i].idx].stored_len;
+    }
     qv__nd_eff_free(f, e, &r);
   }
   pthread_rwlock_unlock(&f->lock);

@@ -104,6 +104,9 @@ static inline unsigned qv__nd_threads_for(const qv_nd_file *f, uint64_t bytes) {
 }
 
 /* file.c */
+/* qv_nd_info_get without the walk over the stored chunks (stored_chunks/bytes left 0): what
+ * the bridges need on every call. */
+qv_status qv__nd_describe(qv_nd_file *f, const char *name, qv_nd_info *out, qv_error *err);
 /* Frees what a pending chunk holds (memory, or its spilled block's share of spill_live). */
 void qv__nd_pchunk_free(qv_nd_file *f, nd_pchunk *pc);
 /* Aborts the spill writer and forgets it (after a successful publish, or on close). */

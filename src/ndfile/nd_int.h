@@ -135,6 +135,11 @@ bool qv__nd_layer_seq(const char *name, size_t prefix_len, uint64_t *seq);
 qv_status qv__nd_meta_derive(nd_meta *m, const qv_nd_limits *lim, qv_error *err);
 bool qv__nd_type_valid(qv_nd_dtype t);
 bool qv__nd_type_var(qv_nd_dtype t);
+/* The region start/shape of the bridges (Arrow, .npy), where NULL means "from 0" / "to the
+ * end": fills st and sh (rank entries). A start past the end gives an empty extent, which the
+ * region checks of qv_nd_read/qv_nd_write then report as out of range. */
+void qv__nd_region_or_all(uint32_t rank, const uint64_t *array_shape, const uint64_t *start,
+                          const uint64_t *shape, uint64_t *st, uint64_t *sh);
 /* Clipped element count of chunk number c, and the chunk's origin/extent. */
 uint64_t qv__nd_chunk_extent(const nd_meta *m, uint64_t c, uint64_t *origin, uint64_t *extent);
 /* Statistics of a raw chunk. */

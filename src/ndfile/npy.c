@@ -4,8 +4,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <fcntl.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
-#include "ndfile/nd_int.h"
+#include "ndfile/file_int.h"
 
 static const struct {
   const char *code; /* without the byte-order character */
@@ -182,27 +186,72 @@ qv_status qv_npy_header(qv_nd_dtype dtype, uint32_t rank, const uint64_t *shape,
   return QV_OK;
 }
 
+/* The bytes of a file: mapped read-only (a big .npy costs no memory), or read when it cannot be
+ * mapped (empty, or not a regular file). Release with unload_file. */
+typedef struct loaded {
+  const uint8_t *p;
+  size_t len, cap; /* cap: the allocation when read (0 when mapped) */
+  bool mapped;
+} loaded;
+
+static qv_status load_file(const char *path, loaded *out, qv_error *err) {
+  memset(out, 0, sizeof *out);
+  int fd = open(path, O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return qv_error_set(err, errno == ENOENT ? QV_E_NOTFOUND : QV_E_IO, "%s: %s", path, strerror(errno));
+  struct stat sb;
+  qv_status s = QV_OK;
+  if (fstat(fd, &sb) != 0 || sb.st_size < 0) s = qv_error_set(err, QV_E_IO, "%s: cannot determine the size", path);
+  else if ((uint64_t)sb.st_size > SIZE_MAX / 2) s = qv_error_set(err, QV_E_LIMIT, "%s: too large", path);
+  size_t len = s == QV_OK ? (size_t)sb.st_size : 0;
+  if (s == QV_OK && S_ISREG(sb.st_mode) && len) {
+    void *m = mmap(NULL, len, PROT_READ, MAP_PRIVATE, fd, 0);
+    if (m != MAP_FAILED) {
+      *out = (loaded){m, len, 0, true};
+      close(fd);
+      return QV_OK;
+    }
+  }
+  uint8_t *buf = NULL;
+  size_t got = 0, cap = 0;
+  while (s == QV_OK) { /* read it (also works where the size is unknown, e.g. a pipe) */
+    if (got == cap) {
+      size_t nc = cap ? cap * 2 : (len ? len + 1 : 65536);
+      uint8_t *nb = qv_mem_realloc(NULL, buf, cap, nc, 64);
+      if (!nb) {
+        s = qv__nomem(err, ".npy file", nc);
+        break;
+      }
+      buf = nb;
+      cap = nc;
+    }
+    ssize_t r = read(fd, buf + got, cap - got);
+    if (r < 0 && errno == EINTR) continue;
+    if (r < 0) s = qv_error_set(err, QV_E_IO, "%s: %s", path, strerror(errno));
+    if (r <= 0) break;
+    got += (size_t)r;
+  }
+  close(fd);
+  if (s < 0) {
+    qv_mem_free(NULL, buf, cap, 64);
+    return s;
+  }
+  *out = (loaded){buf, got, cap, false};
+  return QV_OK;
+}
+
+static void unload_file(loaded *l) {
+  if (l->mapped) munmap((void *)(uintptr_t)l->p, l->len);
+  else qv_mem_free(NULL, (void *)(uintptr_t)l->p, l->cap, 64);
+  memset(l, 0, sizeof *l);
+}
+
 qv_status qv_nd_import_npy(qv_nd_file *f, const qv_nd_array_def *def, const char *npy_path,
                            qv_error *err) {
-  FILE *fp = fopen(npy_path, "rb");
-  if (!fp) return qv_error_set(err, errno == ENOENT ? QV_E_NOTFOUND : QV_E_IO, "%s: %s", npy_path, strerror(errno));
-  qv_status s = QV_OK;
-  uint8_t *buf = NULL;
-  long sz = -1;
-  if (fseek(fp, 0, SEEK_END) == 0) sz = ftell(fp);
-  if (sz < 0 || fseek(fp, 0, SEEK_SET) != 0) s = qv_error_set(err, QV_E_IO, "%s: cannot determine the size", npy_path);
-  size_t len = (size_t)(sz < 0 ? 0 : sz);
-  if (s == QV_OK) {
-    buf = qv_mem_alloc(NULL, len ? len : 1, 64);
-    if (!buf) s = qv__nomem(err, ".npy file", len);
-  }
-  if (s == QV_OK && fread(buf, 1, len, fp) != len) s = qv_error_set(err, QV_E_IO, "%s: short read", npy_path);
-  fclose(fp);
+  loaded file;
+  QV_TRY(load_file(npy_path, &file, err));
   qv_npy_view v;
-  if (s == QV_OK) {
-    s = qv_npy_parse(buf, len, &v, err);
-    if (s < 0) qv_error_prefix(err, "%s: ", npy_path);
-  }
+  qv_status s = qv_npy_parse(file.p, file.len, &v, err);
+  if (s < 0) qv_error_prefix(err, "%s: ", npy_path);
   if (s == QV_OK) {
     qv_nd_array_def d = *def;
     d.dtype = v.dtype;
@@ -222,41 +271,56 @@ qv_status qv_nd_import_npy(qv_nd_file *f, const qv_nd_array_def *def, const char
     if (s == QV_OK) s = qv_nd_write(f, d.name, zero, v.shape, v.data, v.data_len, err);
     if (s < 0) qv_error_prefix(err, "%s: ", npy_path);
   }
-  if (buf) qv_mem_free(NULL, buf, len ? len : 1, 64);
+  unload_file(&file);
   return s;
 }
+
+/* .npy exports are read and written in bands of about this many bytes along dimension 0. */
+#define ND_NPY_BAND ((size_t)8 << 20)
 
 qv_status qv_nd_export_npy(qv_nd_file *f, const char *name, const uint64_t *start,
                            const uint64_t *shape, const char *npy_path, qv_error *err) {
   qv_nd_info in;
-  QV_TRY(qv_nd_info_get(f, name, &in, err));
-  uint64_t st[QV_ND_MAX_RANK] = {0}, sh[QV_ND_MAX_RANK];
+  QV_TRY(qv__nd_describe(f, name, &in, err));
+  uint64_t st[QV_ND_MAX_RANK] = {0}, sh[QV_ND_MAX_RANK] = {0};
   uint32_t rank = in.rank;
-  for (uint32_t k = 0; k < rank; k++) {
-    st[k] = start ? start[k] : 0;
-    sh[k] = shape ? shape[k] : in.shape[k] - st[k];
-  }
+  qv__nd_region_or_all(rank, in.shape, start, shape, st, sh);
+  for (uint32_t k = 0; k < rank; k++) /* before a file is created */
+    if (sh[k] > in.shape[k] || st[k] > in.shape[k] - sh[k])
+      return qv_error_set(err, QV_E_RANGE, "array '%s': region [%llu, +%llu) in dimension %u is outside its extent %llu",
+                          name, (unsigned long long)st[k], (unsigned long long)sh[k], k,
+                          (unsigned long long)in.shape[k]);
   uint8_t hdr[4096];
   size_t hl;
   QV_TRY(qv_npy_header(in.dtype, rank, sh, hdr, sizeof hdr, &hl, err));
   size_t w = qv_nd_dtype_width(in.dtype);
-  uint64_t n = 1;
-  for (uint32_t k = 0; k < rank; k++)
-    if (__builtin_mul_overflow(n, sh[k], &n)) return qv_error_set(err, QV_E_RANGE, "region too large");
-  if (n > SIZE_MAX / w) return qv_error_set(err, QV_E_LIMIT, "region too large");
-  size_t bytes = (size_t)n * w;
-  uint8_t *data = qv_mem_alloc(NULL, bytes ? bytes : 1, 64);
-  if (!data) return qv__nomem(err, "region", bytes);
-  qv_status s = qv_nd_read(f, name, st, sh, data, bytes, err);
-  if (s == QV_OK) {
-    FILE *fp = fopen(npy_path, "wb");
-    if (!fp) s = qv_error_set(err, QV_E_IO, "%s: %s", npy_path, strerror(errno));
-    else {
-      if (fwrite(hdr, 1, hl, fp) != hl || fwrite(data, 1, bytes, fp) != bytes)
-        s = qv_error_set(err, QV_E_IO, "%s: write failed", npy_path);
-      if (fclose(fp) != 0 && s == QV_OK) s = qv_error_set(err, QV_E_IO, "%s: close failed", npy_path);
+  uint64_t row = w; /* bytes per index of dimension 0 (rank 0: the element) */
+  for (uint32_t k = 1; k < rank; k++)
+    if (__builtin_mul_overflow(row, sh[k], &row)) return qv_error_set(err, QV_E_LIMIT, "region too large");
+  uint64_t rows = rank ? sh[0] : 1, band = row && row < ND_NPY_BAND ? ND_NPY_BAND / row : 1;
+  if (band > rows) band = rows ? rows : 1;
+  if (row > SIZE_MAX / band) return qv_error_set(err, QV_E_LIMIT, "region too large");
+  size_t cap = (size_t)(row * band);
+  uint8_t *data = qv_mem_alloc(NULL, cap ? cap : 1, 64);
+  if (!data) return qv__nomem(err, "export band", cap);
+  qv_status s = QV_OK;
+  FILE *fp = fopen(npy_path, "wb");
+  if (!fp) s = qv_error_set(err, QV_E_IO, "%s: %s", npy_path, strerror(errno));
+  else if (fwrite(hdr, 1, hl, fp) != hl) s = qv_error_set(err, QV_E_IO, "%s: write failed", npy_path);
+  for (uint64_t r0 = 0; s == QV_OK && r0 < rows; r0 += band) {
+    uint64_t b = rows - r0 < band ? rows - r0 : band, bst[QV_ND_MAX_RANK], bsh[QV_ND_MAX_RANK];
+    memcpy(bst, st, rank * sizeof *st);
+    memcpy(bsh, sh, rank * sizeof *sh);
+    if (rank) {
+      bst[0] += r0;
+      bsh[0] = b;
     }
+    size_t bytes = (size_t)(b * row);
+    s = qv_nd_read(f, name, bst, bsh, data, bytes, err);
+    if (s == QV_OK && fwrite(data, 1, bytes, fp) != bytes) s = qv_error_set(err, QV_E_IO, "%s: write failed", npy_path);
   }
-  qv_mem_free(NULL, data, bytes ? bytes : 1, 64);
+  if (fp && fclose(fp) != 0 && s == QV_OK) s = qv_error_set(err, QV_E_IO, "%s: close failed", npy_path);
+  if (fp && s < 0) (void)remove(npy_path); /* no partial file */
+  qv_mem_free(NULL, data, cap ? cap : 1, 64);
   return s;
 }

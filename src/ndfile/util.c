@@ -527,3 +527,11 @@ void qv__nd_chunk_stats_merge(const nd_meta *m, nd_chunk_ent *acc, const nd_chun
       break;
   }
 }
+
+void qv__nd_region_or_all(uint32_t rank, const uint64_t *array_shape, const uint64_t *start,
+                          const uint64_t *shape, uint64_t *st, uint64_t *sh) {
+  for (uint32_t k = 0; k < rank; k++) {
+    st[k] = start ? start[k] : 0;
+    sh[k] = shape ? shape[k] : (st[k] <= array_shape[k] ? array_shape[k] - st[k] : 0);
+  }
+}

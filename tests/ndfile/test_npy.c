@@ -153,4 +153,69 @@ static void test_import_export_files(void) {
   rmdir(dir);
 }
 
-QV_TEST_MAIN(QV_CASE(test_parse_valid), QV_CASE(test_parse_malformed), QV_CASE(test_import_export_files))
+/* Exports bigger than a band (8 MiB) are written band by band; bad regions fail before any
+ * file exists; imports also read from a pipe (not mappable). */
+static void test_export_bands_and_pipes(void) {
+  char dir[] = "/tmp/qv-nd-npy-XXXXXX";
+  QV_REQUIRE(mkdtemp(dir) != NULL);
+  char out[256];
+  snprintf(out, sizeof out, "%s/big.npy", dir);
+  qv_nd_store *st;
+  qv_nd_file *f;
+  qv_error err;
+  QV_REQUIRE_OK(qv_nd_store_memory_new(NULL, &st, NULL));
+  QV_REQUIRE_OK(qv_nd_create(st, "b.nd", NULL, &f, NULL));
+  uint64_t shape[2] = {2500, 1000}; /* 20 MB of float64: three bands */
+  QV_REQUIRE_OK(nd_define(f, "x", (qv_nd_dtype){QV_ND_FLOAT64, 0}, 2, shape, (uint64_t[]){256, 256}, 0, NULL));
+  double *v = malloc(2500 * 1000 * sizeof *v);
+  QV_REQUIRE(v != NULL);
+  for (size_t i = 0; i < 2500 * 1000; i++) v[i] = (double)i * 0.25;
+  QV_REQUIRE_OK(qv_nd_write(f, "x", (uint64_t[]){0, 0}, shape, v, 2500 * 1000 * sizeof *v, NULL));
+  QV_CHECK_OK_E(qv_nd_export_npy(f, "x", (uint64_t[]){1, 0}, NULL, out, &err), &err); /* rows 1.. */
+  size_t len;
+  unsigned char *bytes = qv_test_read_file(out, &len);
+  QV_REQUIRE(bytes != NULL);
+  qv_npy_view nv;
+  QV_CHECK_OK_E(qv_npy_parse(bytes, len, &nv, &err), &err);
+  QV_CHECK_UINT_EQ(nv.shape[0], 2499);
+  QV_CHECK_UINT_EQ(nv.data_len, 2499 * 1000 * sizeof *v);
+  if (nv.data_len == 2499 * 1000 * sizeof *v) QV_CHECK_MEM_EQ(nv.data, v + 1000, nv.data_len);
+  /* and back in, through a pipe (read, not mapped) */
+  int pfd[2];
+  QV_REQUIRE(pipe(pfd) == 0);
+  char small_path[256];
+  snprintf(small_path, sizeof small_path, "%s/small.npy", dir);
+  QV_CHECK_OK_E(qv_nd_export_npy(f, "x", (uint64_t[]){5, 7}, (uint64_t[]){3, 4}, small_path, &err), &err);
+  size_t slen;
+  unsigned char *sb = qv_test_read_file(small_path, &slen);
+  QV_REQUIRE(sb != NULL && slen < 4096);
+  QV_REQUIRE(write(pfd[1], sb, slen) == (ssize_t)slen);
+  close(pfd[1]);
+  char fdpath[64];
+  snprintf(fdpath, sizeof fdpath, "/dev/fd/%d", pfd[0]);
+  qv_nd_array_def d = qv_nd_array_def_default();
+  d.name = "piped";
+  QV_CHECK_OK_E(qv_nd_import_npy(f, &d, fdpath, &err), &err);
+  close(pfd[0]);
+  double got[12];
+  QV_CHECK_OK(qv_nd_read(f, "piped", (uint64_t[]){0, 0}, (uint64_t[]){3, 4}, got, sizeof got, NULL));
+  for (int r = 0; r < 3; r++)
+    for (int c = 0; c < 4; c++) QV_CHECK_DBL_EQ(got[r * 4 + c], v[(5 + r) * 1000 + 7 + c]);
+  /* regions outside the array: QV_E_RANGE, and no file left behind */
+  char bad[256];
+  snprintf(bad, sizeof bad, "%s/bad.npy", dir);
+  QV_CHECK_STATUS(qv_nd_export_npy(f, "x", (uint64_t[]){2600, 0}, NULL, bad, NULL), QV_E_RANGE);
+  QV_CHECK_STATUS(qv_nd_export_npy(f, "x", (uint64_t[]){2000, 0}, (uint64_t[]){600, 10}, bad, NULL), QV_E_RANGE);
+  QV_CHECK(access(bad, F_OK) != 0);
+  free(bytes);
+  free(sb);
+  free(v);
+  qv_nd_close(f);
+  qv_nd_store_close(st);
+  unlink(out);
+  unlink(small_path);
+  rmdir(dir);
+}
+
+QV_TEST_MAIN(QV_CASE(test_parse_valid), QV_CASE(test_parse_malformed), QV_CASE(test_import_export_files),
+             QV_CASE(test_export_bands_and_pipes))
