@@ -491,6 +491,9 @@ static qv_status fill(qv_builder *b, int64_t n, bool valid, qv_error *err) {
   CHECK_USABLE(b);
   if (n < 0) return qv_error_set(err, QV_E_INVALID, "negative count %lld", (long long)n);
   if (n == 0) return QV_OK;
+  if (n > INT64_MAX - b->length)
+    return qv_error_set(err, QV_E_LIMIT, "%lld more elements would take the builder beyond %lld",
+                        (long long)n, (long long)INT64_MAX);
   switch (b->kind) {
     case BK_FSL: case BK_MAP: case BK_STRUCT: case BK_UNION: case BK_REE:
       return nested_fill(b, n, valid, err);

@@ -189,8 +189,12 @@ qv_status qv_array_concat(qv_array *const *arrays, int32_t n, const qv_allocator
   }
   QV_TRY(bs);
   int64_t total = 0;
-  for (int32_t i = 0; i < n; i++) total += arrays[i]->length;
-  qv_status s = qv_builder_reserve(b, total, err);
+  qv_status s = QV_OK;
+  for (int32_t i = 0; i < n && s == QV_OK; i++)
+    if (qv__add_overflow_i64(total, arrays[i]->length, &total))
+      s = qv_error_set(err, QV_E_LIMIT, "concat: the %d arrays hold more than %lld elements",
+                       (int)n, (long long)INT64_MAX);
+  if (s == QV_OK) s = qv_builder_reserve(b, total, err);
   for (int32_t i = 0; i < n && s == QV_OK; i++)
     s = qv_builder_append_array(b, arrays[i], 0, arrays[i]->length, err);
   if (s == QV_OK) s = qv_builder_finish(b, out, err);

@@ -66,6 +66,26 @@ static void test_errors(void) {
   qv_type_unref(ree);
 }
 
+/* A length that would pass INT64_MAX is refused (null arrays need no memory to get there). */
+static void test_length_limit(void) {
+  qv_builder *b;
+  qv_error err;
+  QV_REQUIRE_OK(qv_builder_new(qv_type_na(), NULL, &b, NULL));
+  QV_CHECK_OK(qv_builder_append_nulls(b, INT64_MAX - 1, NULL));
+  QV_CHECK_OK(qv_builder_append_null(b, NULL));
+  QV_CHECK_STATUS_E(qv_builder_append_nulls(b, 2, &err), QV_E_LIMIT, &err);
+  QV_CHECK_CONTAINS(err.message, "beyond");
+  QV_CHECK_INT_EQ(qv_builder_length(b), INT64_MAX);
+  qv_array *a = NULL;
+  QV_REQUIRE_OK(qv_builder_finish(b, &a, NULL));
+  qv_builder_free(b);
+  qv_array *two[2] = {a, a};
+  qv_array *c = NULL;
+  QV_CHECK_STATUS_E(qv_array_concat(two, 2, NULL, &c, &err), QV_E_LIMIT, &err);
+  QV_CHECK(c == NULL);
+  qv_array_unref(a);
+}
+
 static void test_bulk_and_reuse(void) {
   qv_builder *b;
   QV_REQUIRE_OK(qv_builder_new(qv_type_int32(), NULL, &b, NULL));
@@ -382,7 +402,8 @@ static void test_alloc_failures(void) {
   qv_field_unref(v);
 }
 
-QV_TEST_MAIN(QV_CASE(test_errors), QV_CASE(test_bulk_and_reuse), QV_CASE(test_view_blocks),
+QV_TEST_MAIN(QV_CASE(test_errors), QV_CASE(test_length_limit), QV_CASE(test_bulk_and_reuse),
+             QV_CASE(test_view_blocks),
              QV_CASE(test_dictionary_builder), QV_CASE(test_append_array_type_mismatch),
              QV_CASE(test_unhashable_dictionary),
              QV_CASE(test_alloc_failures))
