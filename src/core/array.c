@@ -268,18 +268,13 @@ static const uint8_t *data_or_empty(const qv_buffer *b) {
 void qv_array_get_bytes(const qv_array *arr, int64_t i, const uint8_t **ptr, size_t *len) {
   size_t j = (size_t)(arr->offset + i);
   switch (arr->type->id) {
-    case QV_TYPE_BINARY: case QV_TYPE_STRING: {
-      int32_t o[2];
-      memcpy(o, arr->buffers[1].data + j * 4, 8);
-      *ptr = data_or_empty(&arr->buffers[2]) + o[0];
-      *len = (size_t)(o[1] - o[0]);
-      return;
-    }
-    case QV_TYPE_LARGE_BINARY: case QV_TYPE_LARGE_STRING: {
-      int64_t o[2];
-      memcpy(o, arr->buffers[1].data + j * 8, 16);
-      *ptr = data_or_empty(&arr->buffers[2]) + o[0];
-      *len = (size_t)(o[1] - o[0]);
+    case QV_TYPE_BINARY: case QV_TYPE_STRING: case QV_TYPE_LARGE_BINARY:
+    case QV_TYPE_LARGE_STRING: {
+      bool large = arr->type->id == QV_TYPE_LARGE_BINARY || arr->type->id == QV_TYPE_LARGE_STRING;
+      int64_t o0 = qv__offset_at(arr->buffers[1].data, (int64_t)j, large);
+      int64_t o1 = qv__offset_at(arr->buffers[1].data, (int64_t)j + 1, large);
+      *ptr = data_or_empty(&arr->buffers[2]) + o0;
+      *len = (size_t)(o1 - o0);
       return;
     }
     case QV_TYPE_BINARY_VIEW: case QV_TYPE_STRING_VIEW: {
@@ -312,18 +307,10 @@ void qv_array_get_bytes(const qv_array *arr, int64_t i, const uint8_t **ptr, siz
 void qv_array_list_range(const qv_array *arr, int64_t i, int64_t *start, int64_t *len) {
   size_t j = (size_t)(arr->offset + i);
   switch (arr->type->id) {
-    case QV_TYPE_LIST: case QV_TYPE_MAP: {
-      int32_t o[2];
-      memcpy(o, arr->buffers[1].data + j * 4, 8);
-      *start = o[0];
-      *len = (int64_t)o[1] - o[0];
-      return;
-    }
-    case QV_TYPE_LARGE_LIST: {
-      int64_t o[2];
-      memcpy(o, arr->buffers[1].data + j * 8, 16);
-      *start = o[0];
-      *len = o[1] - o[0];
+    case QV_TYPE_LIST: case QV_TYPE_MAP: case QV_TYPE_LARGE_LIST: {
+      bool large = arr->type->id == QV_TYPE_LARGE_LIST;
+      *start = qv__offset_at(arr->buffers[1].data, (int64_t)j, large);
+      *len = qv__offset_at(arr->buffers[1].data, (int64_t)j + 1, large) - *start;
       return;
     }
     case QV_TYPE_LIST_VIEW: {

@@ -4,6 +4,7 @@
 #define QV_ARRAY_INT_H
 
 #include <stdarg.h>
+#include <string.h>
 
 #include "core_int.h"
 
@@ -24,6 +25,18 @@ static inline void qv__sbuf_init(qv__sbuf *s, char *buf, size_t cap) {
 void qv__sbuf_putn(qv__sbuf *s, const char *str, size_t n);
 void qv__sbuf_puts(qv__sbuf *s, const char *str);
 void qv__sbuf_printf(qv__sbuf *s, const char *fmt, ...) QV_PRINTF(2, 3);
+
+/* Offset k of a 32-bit (large: 64-bit) offsets buffer starting at p (unaligned load). */
+static inline int64_t qv__offset_at(const uint8_t *p, int64_t k, bool large) {
+  if (large) {
+    int64_t v;
+    memcpy(&v, p + (size_t)k * 8, 8);
+    return v;
+  }
+  int32_t v;
+  memcpy(&v, p + (size_t)k * 4, 4);
+  return v;
+}
 
 /* Type rendering into a sink (qv_type_to_string is built on it). */
 void qv__type_render(const qv_type *t, qv__sbuf *s);

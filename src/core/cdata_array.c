@@ -159,26 +159,6 @@ static qv_status wrap(import_holder *h, const void *ptr, size_t size, int64_t bi
   return qv_buffer_wrap(ptr, size, holder_buffer_release, h, a, out, err);
 }
 
-/* Bytes for n elements of `bits` bits; false on overflow. */
-static bool bytes_for(int64_t n, int64_t bits, size_t *out) {
-  int64_t b;
-  if (qv__mul_overflow_i64(n, bits, &b)) return false;
-  if ((uint64_t)b > SIZE_MAX - 7) return false;
-  *out = (size_t)(b / 8 + (b % 8 != 0));
-  return true;
-}
-
-static int64_t load_offset(const void *p, int64_t k, bool large) {
-  if (large) {
-    int64_t v;
-    memcpy(&v, (const uint8_t *)p + (size_t)k * 8, 8);
-    return v;
-  }
-  int32_t v;
-  memcpy(&v, (const uint8_t *)p + (size_t)k * 4, 4);
-  return v;
-}
-
 static qv_status import_node(import_holder *h, const struct ArrowArray *x, const qv_type *t,
                              const qv_allocator *a, const char *path, int depth, qv_array **out,
                              qv_error *err);
@@ -191,11 +171,12 @@ static qv_status import_buffers(import_holder *h, const struct ArrowArray *x, co
   const qv_type *lt = t->id == QV_TYPE_DICTIONARY ? t->index_type : t;
   const void *const *B = x->buffers;
   size_t sz;
+  uint64_t n_end = (uint64_t)end;
 #define NEED(n, bits, what)                                                                   \
   do {                                                                                      \
-    if (!bytes_for((n), (bits), &sz))                                                       \
-      return qv_error_set(err, QV_E_OVERFLOW, "%s: %s size for %lld elements overflows",    \
-                          path, what, (long long)(n));                                      \
+    if (!qv__elems_bytes((n), (uint64_t)(bits), &sz))                                       \
+      return qv_error_set(err, QV_E_OVERFLOW, "%s: %s size for %llu elements overflows",    \
+                          path, what, (unsigned long long)(n));                             \
   } while (0)
   int64_t bi = 0;
   if (qv_type_has_validity(t)) {
@@ -204,7 +185,7 @@ static qv_status import_buffers(import_holder *h, const struct ArrowArray *x, co
         return BAD("%s: validity bitmap is NULL but null_count is %lld", path,
                    (long long)x->null_count);
     } else {
-      NEED(end, 1, "validity");
+      NEED(n_end, 1, "validity");
       QV_TRY(wrap(h, B[0], sz, 0, "validity", path, a, &bufs[0], err));
     }
     bi = 1;
@@ -219,10 +200,10 @@ static qv_status import_buffers(import_holder *h, const struct ArrowArray *x, co
                    lt->id == QV_TYPE_LARGE_LIST;
       bool has_data = !qv_type_id_is_list(lt->id);
       if (!B[1] && x->length == 0) return QV_OK; /* no offsets, no data: fine when empty */
-      NEED(end + 1, large ? 64 : 32, "offsets");
+      NEED(n_end + 1, large ? 64 : 32, "offsets");
       QV_TRY(wrap(h, B[1], sz, 1, "offsets", path, a, &bufs[1], err));
       if (!has_data) return QV_OK;
-      int64_t last = load_offset(B[1], end, large);
+      int64_t last = qv__offset_at(B[1], end, large);
       if (last < 0)
         return qv_error_set(err, QV_E_CORRUPT, "%s: last offset %lld (at %lld) is negative",
                             path, (long long)last, (long long)end);
@@ -232,7 +213,7 @@ static qv_status import_buffers(import_holder *h, const struct ArrowArray *x, co
       return wrap(h, B[2], (size_t)last, 2, "data", path, a, &bufs[2], err);
     }
     case QV_TYPE_BINARY_VIEW: case QV_TYPE_STRING_VIEW: {
-      NEED(end, 128, "views");
+      NEED(n_end, 128, "views");
       QV_TRY(wrap(h, B[1], sz, 1, "views", path, a, &bufs[1], err));
       int64_t nv = nq - 2;
       const void *sizes = B[x->n_buffers - 1];
@@ -255,23 +236,22 @@ static qv_status import_buffers(import_holder *h, const struct ArrowArray *x, co
     }
     case QV_TYPE_LIST_VIEW: case QV_TYPE_LARGE_LIST_VIEW: {
       int64_t bits = lt->id == QV_TYPE_LIST_VIEW ? 32 : 64;
-      NEED(end, bits, "offsets");
+      NEED(n_end, bits, "offsets");
       QV_TRY(wrap(h, B[1], sz, 1, "offsets", path, a, &bufs[1], err));
       return wrap(h, B[2], sz, 2, "sizes", path, a, &bufs[2], err);
     }
     case QV_TYPE_SPARSE_UNION: case QV_TYPE_DENSE_UNION:
-      NEED(end, 8, "type ids");
+      NEED(n_end, 8, "type ids");
       QV_TRY(wrap(h, B[0], sz, 0, "type ids", path, a, &bufs[0], err));
       if (lt->id == QV_TYPE_SPARSE_UNION) return QV_OK;
-      NEED(end, 32, "offsets");
+      NEED(n_end, 32, "offsets");
       return wrap(h, B[1], sz, 1, "offsets", path, a, &bufs[1], err);
     default: {
-      int32_t bits = qv_type_bit_width(lt);
-      if (lt->id == QV_TYPE_FIXED_SIZE_BINARY) bits = lt->byte_width * 8;
-      else if (bits <= 0)
+      int32_t bits = qv_type_bit_width(lt); /* 0 for fixed_size_binary(0): no bytes needed */
+      if (bits <= 0 && lt->id != QV_TYPE_FIXED_SIZE_BINARY)
         return qv_error_set(err, QV_E_UNSUPPORTED, "%s: cannot import type %s", path,
                             qv_type_id_name(lt->id));
-      NEED(end, bits, "data");
+      NEED(n_end, bits, "data");
       return wrap(h, B[bi], sz, bi, "data", path, a, &bufs[bi], err);
     }
   }

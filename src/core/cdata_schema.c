@@ -131,6 +131,14 @@ static void encode_metadata(const qv_metadata *md, uint8_t *p) {
   }
 }
 
+/* The ArrowSchema flags of a field of type t. */
+static int64_t type_flags(const qv_type *t, bool nullable) {
+  int64_t f = nullable ? ARROW_FLAG_NULLABLE : 0;
+  if (t->id == QV_TYPE_DICTIONARY && t->ordered) f |= ARROW_FLAG_DICTIONARY_ORDERED;
+  if (t->id == QV_TYPE_MAP && t->keys_sorted) f |= ARROW_FLAG_MAP_KEYS_SORTED;
+  return f;
+}
+
 static qv_status export_node(const char *name, const qv_type *t, int64_t flags,
                              const qv_metadata *md, const qv_allocator *a, int depth,
                              struct ArrowSchema *out, qv_error *err) {
@@ -183,10 +191,8 @@ static qv_status export_node(const char *name, const qv_type *t, int64_t flags,
 
   for (int64_t i = 0; i < n_children; i++) {
     const qv_field *f = t->children[i];
-    int64_t cf = f->nullable ? ARROW_FLAG_NULLABLE : 0;
-    if (f->type->id == QV_TYPE_DICTIONARY && f->type->ordered) cf |= ARROW_FLAG_DICTIONARY_ORDERED;
-    if (f->type->id == QV_TYPE_MAP && f->type->keys_sorted) cf |= ARROW_FLAG_MAP_KEYS_SORTED;
-    qv_status s = export_node(f->name, f->type, cf, &f->metadata, a, depth + 1, ptrs[i], err);
+    qv_status s = export_node(f->name, f->type, type_flags(f->type, f->nullable), &f->metadata, a,
+                              depth + 1, ptrs[i], err);
     if (s < 0) {
       schema_release(out);
       return s;
@@ -194,11 +200,8 @@ static qv_status export_node(const char *name, const qv_type *t, int64_t flags,
   }
   if (dict) {
     struct ArrowSchema *d = (struct ArrowSchema *)(kids + n_children);
-    int64_t df = ARROW_FLAG_NULLABLE;
-    const qv_type *vt = t->value_type;
-    if (vt->id == QV_TYPE_DICTIONARY && vt->ordered) df |= ARROW_FLAG_DICTIONARY_ORDERED;
-    if (vt->id == QV_TYPE_MAP && vt->keys_sorted) df |= ARROW_FLAG_MAP_KEYS_SORTED;
-    qv_status s = export_node("", vt, df, NULL, a, depth + 1, d, err);
+    qv_status s = export_node("", t->value_type, type_flags(t->value_type, true), NULL, a,
+                              depth + 1, d, err);
     if (s < 0) {
       schema_release(out);
       return s;
@@ -206,13 +209,6 @@ static qv_status export_node(const char *name, const qv_type *t, int64_t flags,
     out->dictionary = d;
   }
   return QV_OK;
-}
-
-static int64_t type_flags(const qv_type *t, bool nullable) {
-  int64_t f = nullable ? ARROW_FLAG_NULLABLE : 0;
-  if (t->id == QV_TYPE_DICTIONARY && t->ordered) f |= ARROW_FLAG_DICTIONARY_ORDERED;
-  if (t->id == QV_TYPE_MAP && t->keys_sorted) f |= ARROW_FLAG_MAP_KEYS_SORTED;
-  return f;
 }
 
 qv_status qv_type_export(const qv_type *type, const qv_allocator *a, struct ArrowSchema *out,
@@ -286,6 +282,22 @@ static bool parse_unit(char c, qv_time_unit *u) {
   }
 }
 
+/* Reads one (int32 length, bytes) string of the metadata encoding at *p, advancing *p. The
+ * encoding carries no total size: the producer is trusted for the bytes, not for the signs. */
+static qv_status metadata_string(const uint8_t **p, const char *what, int32_t pair,
+                                 const char *path, const char **str, int32_t *len,
+                                 qv_error *err) {
+  memcpy(len, *p, 4);
+  *p += 4;
+  if (*len < 0)
+    return qv_error_set(err, QV_E_INVALID,
+                        "metadata of field '%s': negative %s length %d in pair %d", path, what,
+                        (int)*len, (int)pair);
+  *str = (const char *)*p;
+  *p += *len;
+  return QV_OK;
+}
+
 static qv_status parse_metadata(const char *raw, const qv_allocator *a, const char *path,
                                 qv_metadata *md, qv_error *err) {
   qv_metadata_init(md, a);
@@ -298,23 +310,10 @@ static qv_status parse_metadata(const char *raw, const qv_allocator *a, const ch
     return qv_error_set(err, QV_E_INVALID, "metadata of field '%s': negative pair count %d",
                         path, (int)n);
   for (int32_t i = 0; i < n; i++) {
-    int32_t kl, vl;
-    memcpy(&kl, p, 4);
-    p += 4;
-    if (kl < 0)
-      return qv_error_set(err, QV_E_INVALID,
-                          "metadata of field '%s': negative key length %d in pair %d", path,
-                          (int)kl, (int)i);
-    const char *k = (const char *)p;
-    p += kl;
-    memcpy(&vl, p, 4);
-    p += 4;
-    if (vl < 0)
-      return qv_error_set(err, QV_E_INVALID,
-                          "metadata of field '%s': negative value length %d in pair %d", path,
-                          (int)vl, (int)i);
-    const char *v = (const char *)p;
-    p += vl;
+    const char *k = NULL, *v = NULL;
+    int32_t kl = 0, vl = 0;
+    QV_TRY(metadata_string(&p, "key", i, path, &k, &kl, err));
+    QV_TRY(metadata_string(&p, "value", i, path, &v, &vl, err));
     qv_status s = qv_metadata_append_n(md, k, (size_t)kl, v, (size_t)vl, err);
     if (s < 0) {
       qv_error_prefix(err, "metadata of field '%s': ", path);

@@ -26,6 +26,16 @@ static inline bool qv__mul_overflow_i64(int64_t a, int64_t b, int64_t *out) {
 static inline bool qv__range_bad(size_t off, size_t len, size_t cap) {
   return len > cap || off > cap - len;
 }
+/* Bytes for n elements of `bits` bits each (rounded up); false when that does not fit size_t.
+ * Unsigned so that callers can ask for "end + 1" elements of an end up to INT64_MAX. */
+static inline bool qv__elems_bytes(uint64_t n, uint64_t bits, size_t *out) {
+  uint64_t b;
+  if (__builtin_mul_overflow(n, bits, &b)) return false;
+  b = b / 8 + (b % 8 != 0);
+  if (b > SIZE_MAX) return false;
+  *out = (size_t)b;
+  return true;
+}
 /* Round up to a multiple of a power of two `align`; false on overflow. */
 static inline bool qv__round_up(size_t v, size_t align, size_t *out) {
   size_t t;

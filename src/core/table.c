@@ -121,35 +121,44 @@ qv_status qv_batch_slice(const qv_batch *b, int64_t off, int64_t len, qv_batch *
   return s;
 }
 
-qv_status qv_batch_select(const qv_batch *b, const int32_t *indices, int32_t n, qv_batch **out,
-                          qv_error *err) {
+/* The schema of columns `indices` (n of them, repeats allowed) of s, with s's metadata. */
+static qv_status selected_schema(const qv_schema *s, const int32_t *indices, int32_t n,
+                                 const qv_allocator *a, qv_schema **out, qv_error *err) {
   if (n < 0 || (n > 0 && !indices))
-    return qv_error_set(err, QV_E_INVALID, "batch select: bad index list");
+    return qv_error_set(err, QV_E_INVALID, "select: bad index list");
   for (int32_t i = 0; i < n; i++)
-    if (indices[i] < 0 || indices[i] >= b->n_columns)
-      return qv_error_set(err, QV_E_RANGE, "batch select: column index %d of %d columns",
-                          (int)indices[i], (int)b->n_columns);
-  const qv_allocator *a = &b->alloc_;
-  qv_array **cols;
+    if (indices[i] < 0 || indices[i] >= s->n_fields)
+      return qv_error_set(err, QV_E_RANGE, "select: column index %d of %d columns",
+                          (int)indices[i], (int)s->n_fields);
   qv_field **fields = NULL;
-  qv_schema *schema = NULL;
-  QV_TRY(cols_alloc(a, n, &cols, err));
-  qv_status s = QV_OK;
   if (n > 0) {
     fields = qv_mem_alloc(a, (size_t)n * sizeof *fields, _Alignof(qv_field *));
-    if (!fields) s = qv__nomem(err, "field list", (size_t)n * sizeof *fields);
+    if (!fields) return qv__nomem(err, "field list", (size_t)n * sizeof *fields);
+    for (int32_t i = 0; i < n; i++) fields[i] = s->fields[indices[i]];
   }
-  if (s == QV_OK) {
-    for (int32_t i = 0; i < n; i++) {
-      fields[i] = b->schema->fields[indices[i]];
-      cols[i] = qv_array_ref(b->columns[indices[i]]);
-    }
-    s = qv_schema_new(fields, n, &b->schema->metadata, a, &schema, err);
-  }
-  if (s == QV_OK) s = qv_batch_new(schema, b->length, cols, n, a, out, err);
-  qv_schema_unref(schema);
+  qv_status st = qv_schema_new(fields, n, &s->metadata, a, out, err);
   if (fields) qv_mem_free(a, fields, (size_t)n * sizeof *fields, _Alignof(qv_field *));
-  cols_free(a, cols, n);
+  return st;
+}
+
+/* The columns `indices` of b under `schema` (from selected_schema). */
+static qv_status batch_select_with(const qv_batch *b, const qv_schema *schema,
+                                   const int32_t *indices, int32_t n, qv_batch **out,
+                                   qv_error *err) {
+  qv_array **cols;
+  QV_TRY(cols_alloc(&b->alloc_, n, &cols, err));
+  for (int32_t i = 0; i < n; i++) cols[i] = qv_array_ref(b->columns[indices[i]]);
+  qv_status s = qv_batch_new(schema, b->length, cols, n, &b->alloc_, out, err);
+  cols_free(&b->alloc_, cols, n);
+  return s;
+}
+
+qv_status qv_batch_select(const qv_batch *b, const int32_t *indices, int32_t n, qv_batch **out,
+                          qv_error *err) {
+  qv_schema *schema = NULL;
+  QV_TRY(selected_schema(b->schema, indices, n, &b->alloc_, &schema, err));
+  qv_status s = batch_select_with(b, schema, indices, n, out, err);
+  qv_schema_unref(schema);
   return s;
 }
 
@@ -351,37 +360,18 @@ qv_status qv_table_combine(const qv_table *t, const qv_allocator *a, qv_batch **
   return s;
 }
 
+/* Select (indices) or rename (names) every batch of t under one derived schema. */
 static qv_status table_map(const qv_table *t, const int32_t *indices, const char *const *names,
                            int32_t n, qv_table **out, qv_error *err) {
   qv_table *r = NULL;
   qv_schema *schema = NULL;
-  qv_batch *b0 = NULL;
-  qv_status s;
-  /* derive the schema from an empty batch of the table's schema, so both paths agree */
-  {
-    qv_array **cols;
-    QV_TRY(cols_alloc(&t->alloc_, t->schema->n_fields, &cols, err));
-    s = QV_OK;
-    for (int32_t c = 0; c < t->schema->n_fields && s == QV_OK; c++)
-      s = qv_array_new_empty(t->schema->fields[c]->type, &t->alloc_, &cols[c], err);
-    qv_batch *e = NULL;
-    if (s == QV_OK) s = qv_batch_new(t->schema, 0, cols, t->schema->n_fields, &t->alloc_, &e, err);
-    cols_free(&t->alloc_, cols, t->schema->n_fields);
-    if (s == QV_OK)
-      s = indices ? qv_batch_select(e, indices, n, &b0, err) : qv_batch_rename(e, names, n, &b0, err);
-    qv_batch_unref(e);
-    if (s < 0) return s;
-    schema = qv_schema_ref(b0->schema);
-    qv_batch_unref(b0);
-  }
-  s = qv_table_new(schema, &t->alloc_, &r, err);
+  QV_TRY(indices ? selected_schema(t->schema, indices, n, &t->alloc_, &schema, err)
+                 : renamed_schema(t->schema, names, n, &t->alloc_, &schema, err));
+  qv_status s = qv_table_new(schema, &t->alloc_, &r, err);
   for (int64_t i = 0; i < t->n_batches && s == QV_OK; i++) {
     qv_batch *nb = NULL;
-    if (indices) {
-      s = qv_batch_select(t->batches[i], indices, n, &nb, err);
-    } else {
-      s = batch_with_schema(t->batches[i], schema, &nb, err);
-    }
+    s = indices ? batch_select_with(t->batches[i], schema, indices, n, &nb, err)
+                : batch_with_schema(t->batches[i], schema, &nb, err);
     if (s == QV_OK) s = qv_table_append_batch(r, nb, err);
     qv_batch_unref(nb);
   }

@@ -66,35 +66,16 @@ static qv_status fail(qv_error *err, qv_status code, const char *path, const cha
   return qv_error_set(err, code, "%s: %s", path, msg);
 }
 
-/* bytes needed for `n` elements of `bits` bits each; false on overflow */
-static bool bytes_for(int64_t n, int64_t bits, size_t *out) {
-  size_t b;
-  if (qv__mul_overflow((size_t)n, (size_t)bits, &b)) return false;
-  *out = b / 8 + (b % 8 != 0);
-  return true;
-}
-
-static qv_status need_bytes(const qv_array *arr, int32_t bi, int64_t n, int64_t bits,
+static qv_status need_bytes(const qv_array *arr, int32_t bi, uint64_t n, int64_t bits,
                             const char *what, const char *path, qv_error *err) {
   size_t need;
-  if (!bytes_for(n, bits, &need))
-    return fail(err, QV_E_OVERFLOW, path, "%s size for %lld elements overflows", what,
-                (long long)n);
+  if (!qv__elems_bytes(n, (uint64_t)bits, &need))
+    return fail(err, QV_E_OVERFLOW, path, "%s size for %llu elements overflows", what,
+                (unsigned long long)n);
   if (arr->buffers[bi].len < need)
     return fail(err, QV_E_CORRUPT, path, "%s buffer (buffer %d) has %zu bytes, needs %zu", what,
                 (int)bi, arr->buffers[bi].len, need);
   return QV_OK;
-}
-
-static int64_t load_off(const uint8_t *p, int64_t k, bool large) {
-  if (large) {
-    int64_t v;
-    memcpy(&v, p + (size_t)k * 8, 8);
-    return v;
-  }
-  int32_t v;
-  memcpy(&v, p + (size_t)k * 4, 4);
-  return v;
 }
 
 static int64_t load_signed(const uint8_t *p, int64_t k, int32_t width) {
@@ -122,6 +103,7 @@ static qv_status check_child_type(const qv_array *arr, int32_t c, const qv_type 
 qv_status qv__array_check_node(const qv_array *arr, const char *path, qv_error *err) {
   const qv_type *t = arr->type;
   int64_t end = arr->offset + arr->length; /* checked at construction */
+  uint64_t n_end = (uint64_t)end;          /* element counts for need_bytes */
   int32_t want_buffers = qv_type_layout_buffers(t);
   bool views = t->id == QV_TYPE_BINARY_VIEW || t->id == QV_TYPE_STRING_VIEW;
   if (views ? arr->n_buffers < want_buffers : arr->n_buffers != want_buffers)
@@ -144,7 +126,7 @@ qv_status qv__array_check_node(const qv_array *arr, const char *path, qv_error *
   }
   if (qv_type_has_validity(t)) {
     if (arr->buffers[0].data) {
-      QV_TRY(need_bytes(arr, 0, end, 1, "validity", path, err));
+      QV_TRY(need_bytes(arr, 0, n_end, 1, "validity", path, err));
     } else if (arr->null_count > 0) {
       return fail(err, QV_E_CORRUPT, path, "null count %lld without a validity bitmap",
                   (long long)arr->null_count);
@@ -162,9 +144,9 @@ qv_status qv__array_check_node(const qv_array *arr, const char *path, qv_error *
       bool large = t->id == QV_TYPE_LARGE_BINARY || t->id == QV_TYPE_LARGE_STRING ||
                    t->id == QV_TYPE_LARGE_LIST;
       if (arr->length == 0 && arr->buffers[1].len == 0) return QV_OK;
-      QV_TRY(need_bytes(arr, 1, end + 1, large ? 64 : 32, "offsets", path, err));
-      int64_t first = load_off(arr->buffers[1].data, arr->offset, large);
-      int64_t last = load_off(arr->buffers[1].data, end, large);
+      QV_TRY(need_bytes(arr, 1, n_end + 1, large ? 64 : 32, "offsets", path, err));
+      int64_t first = qv__offset_at(arr->buffers[1].data, arr->offset, large);
+      int64_t last = qv__offset_at(arr->buffers[1].data, end, large);
       int64_t cap = (t->id == QV_TYPE_LIST || t->id == QV_TYPE_LARGE_LIST || t->id == QV_TYPE_MAP)
                         ? arr->children[0]->length
                         : (int64_t)arr->buffers[2].len;
@@ -178,11 +160,11 @@ qv_status qv__array_check_node(const qv_array *arr, const char *path, qv_error *
       return QV_OK;
     }
     case QV_TYPE_BINARY_VIEW: case QV_TYPE_STRING_VIEW:
-      return need_bytes(arr, 1, end, 128, "views", path, err);
+      return need_bytes(arr, 1, n_end, 128, "views", path, err);
     case QV_TYPE_LIST_VIEW: case QV_TYPE_LARGE_LIST_VIEW: {
       int64_t bits = t->id == QV_TYPE_LIST_VIEW ? 32 : 64;
-      QV_TRY(need_bytes(arr, 1, end, bits, "offsets", path, err));
-      return need_bytes(arr, 2, end, bits, "sizes", path, err);
+      QV_TRY(need_bytes(arr, 1, n_end, bits, "offsets", path, err));
+      return need_bytes(arr, 2, n_end, bits, "sizes", path, err);
     }
     case QV_TYPE_FIXED_SIZE_LIST: {
       int64_t need;
@@ -199,15 +181,16 @@ qv_status qv__array_check_node(const qv_array *arr, const char *path, qv_error *
           return fail(err, QV_E_CORRUPT, path, "child %d ('%s') has %lld elements, needs %lld",
                       (int)c, t->children[c]->name, (long long)arr->children[c]->length,
                       (long long)end);
-      if (t->id == QV_TYPE_SPARSE_UNION) return need_bytes(arr, 0, end, 8, "type ids", path, err);
+      if (t->id == QV_TYPE_SPARSE_UNION)
+        return need_bytes(arr, 0, n_end, 8, "type ids", path, err);
       return QV_OK;
     case QV_TYPE_DENSE_UNION:
-      QV_TRY(need_bytes(arr, 0, end, 8, "type ids", path, err));
-      return need_bytes(arr, 1, end, 32, "offsets", path, err);
+      QV_TRY(need_bytes(arr, 0, n_end, 8, "type ids", path, err));
+      return need_bytes(arr, 1, n_end, 32, "offsets", path, err);
     case QV_TYPE_DICTIONARY:
       if (!qv_type_equal(arr->dictionary->type, t->value_type))
         return fail(err, QV_E_INVALID, path, "dictionary values have the wrong type");
-      return need_bytes(arr, 1, end, qv_type_bit_width(t->index_type), "indices", path, err);
+      return need_bytes(arr, 1, n_end, qv_type_bit_width(t->index_type), "indices", path, err);
     case QV_TYPE_RUN_END_ENCODED: {
       const qv_array *re = arr->children[0], *vals = arr->children[1];
       if (re->length != vals->length)
@@ -224,10 +207,10 @@ qv_status qv__array_check_node(const qv_array *arr, const char *path, qv_error *
       return QV_OK;
     }
     case QV_TYPE_BOOL:
-      return need_bytes(arr, 1, end, 1, "values", path, err);
+      return need_bytes(arr, 1, n_end, 1, "values", path, err);
     default: {
       int32_t bits = qv_type_bit_width(t);
-      if (bits > 0) return need_bytes(arr, 1, end, bits, "values", path, err);
+      if (bits > 0) return need_bytes(arr, 1, n_end, bits, "values", path, err);
       return QV_OK;
     }
   }
@@ -239,12 +222,12 @@ static qv_status full_offsets(const qv_array *arr, bool large, int64_t cap, cons
                               const char *path, qv_error *err) {
   if (arr->length == 0) return QV_OK;
   const uint8_t *o = arr->buffers[1].data;
-  int64_t prev = load_off(o, arr->offset, large);
+  int64_t prev = qv__offset_at(o, arr->offset, large);
   if (prev < 0 || prev > cap)
     return fail(err, QV_E_CORRUPT, path, "offset %lld at index 0 is beyond %s length %lld",
                 (long long)prev, what, (long long)cap);
   for (int64_t k = 1; k <= arr->length; k++) {
-    int64_t v = load_off(o, arr->offset + k, large);
+    int64_t v = qv__offset_at(o, arr->offset + k, large);
     if (v < prev)
       return fail(err, QV_E_CORRUPT, path, "offset %lld at index %lld is less than %lld before it",
                   (long long)v, (long long)k, (long long)prev);
@@ -262,18 +245,19 @@ static qv_status full_utf8_offsets(const qv_array *arr, bool large, const char *
   static const uint8_t empty_data[1]; /* stands in for an empty data buffer (NULL + 0 is UB) */
   const uint8_t *o = arr->buffers[1].data;
   const uint8_t *d = arr->buffers[2].data ? arr->buffers[2].data : empty_data;
-  int64_t first = load_off(o, arr->offset, large), last = load_off(o, arr->offset + arr->length, large);
+  int64_t first = qv__offset_at(o, arr->offset, large);
+  int64_t last = qv__offset_at(o, arr->offset + arr->length, large);
   size_t bad;
   if (qv_array_null_count(arr) == 0) {
     /* Whole range at once, then every value must start on a character boundary. */
     if (!qv_utf8_valid(d + first, (size_t)(last - first), &bad)) {
       int64_t pos = first + (int64_t)bad, k = 0;
-      while (k + 1 < arr->length && load_off(o, arr->offset + k + 1, large) <= pos) k++;
+      while (k + 1 < arr->length && qv__offset_at(o, arr->offset + k + 1, large) <= pos) k++;
       return fail(err, QV_E_CORRUPT, path, "invalid UTF-8 at index %lld (byte %lld)",
-                  (long long)k, (long long)(pos - load_off(o, arr->offset + k, large)));
+                  (long long)k, (long long)(pos - qv__offset_at(o, arr->offset + k, large)));
     }
     for (int64_t k = 1; k < arr->length; k++) {
-      int64_t v = load_off(o, arr->offset + k, large);
+      int64_t v = qv__offset_at(o, arr->offset + k, large);
       if (v < last && (d[v] & 0xc0) == 0x80)
         return fail(err, QV_E_CORRUPT, path,
                     "invalid UTF-8 at index %lld (value starts inside a character)",
@@ -283,7 +267,8 @@ static qv_status full_utf8_offsets(const qv_array *arr, bool large, const char *
   }
   for (int64_t k = 0; k < arr->length; k++) {
     if (qv_array_is_null(arr, k)) continue;
-    int64_t a = load_off(o, arr->offset + k, large), b = load_off(o, arr->offset + k + 1, large);
+    int64_t a = qv__offset_at(o, arr->offset + k, large);
+    int64_t b = qv__offset_at(o, arr->offset + k + 1, large);
     if (!qv_utf8_valid(d + a, (size_t)(b - a), &bad))
       return fail(err, QV_E_CORRUPT, path, "invalid UTF-8 at index %lld (byte %zu)",
                   (long long)k, bad);
@@ -343,8 +328,8 @@ static qv_status full_list_views(const qv_array *arr, const char *path, qv_error
   int64_t cap = arr->children[0]->length;
   for (int64_t k = 0; k < arr->length; k++) {
     if (qv_array_is_null(arr, k)) continue;
-    int64_t o = load_off(arr->buffers[1].data, arr->offset + k, large);
-    int64_t n = load_off(arr->buffers[2].data, arr->offset + k, large);
+    int64_t o = qv__offset_at(arr->buffers[1].data, arr->offset + k, large);
+    int64_t n = qv__offset_at(arr->buffers[2].data, arr->offset + k, large);
     if (o < 0 || n < 0 || o > cap || n > cap - o)
       return fail(err, QV_E_CORRUPT, path,
                   "list view [%lld, +%lld) at index %lld is beyond child length %lld",

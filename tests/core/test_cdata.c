@@ -470,6 +470,13 @@ static void foreign_node(struct ArrowArray *x, int64_t len, int64_t off, int64_t
   x->release = foreign_child_release;
 }
 
+/* The root node (buffers f->bufs[0]) of a foreign array whose release counts in f->released. */
+static void foreign_root(foreign *f, int64_t len, int64_t off, int64_t nulls, int64_t nb) {
+  foreign_node(&f->arr, len, off, nulls, nb, f->bufs[0]);
+  f->arr.release = foreign_release;
+  f->arr.private_data = f;
+}
+
 static void test_foreign_arrays(void) {
   qv_error err;
   foreign f;
@@ -481,9 +488,7 @@ static void test_foreign_arrays(void) {
   f.bufs[0][0] = valid;
   f.bufs[0][1] = offs;
   f.bufs[0][2] = data;
-  foreign_node(&f.arr, 3, 1, -1, 3, f.bufs[0]);
-  f.arr.release = foreign_release;
-  f.arr.private_data = &f;
+  foreign_root(&f, 3, 1, -1, 3);
   qv_array *a = NULL;
   QV_REQUIRE_OK_E(qv_array_import(&f.arr, qv_type_utf8(), NULL, &a, &err), &err);
   QV_CHECK_INT_EQ(a->length, 3);
@@ -515,9 +520,7 @@ static void test_foreign_arrays(void) {
   f.bufs[0][1] = views;
   f.bufs[0][2] = longv;
   f.bufs[0][3] = vsizes;
-  foreign_node(&f.arr, 2, 0, 0, 4, f.bufs[0]);
-  f.arr.release = foreign_release;
-  f.arr.private_data = &f;
+  foreign_root(&f, 2, 0, 0, 4);
   QV_REQUIRE_OK_E(qv_array_import(&f.arr, qv_type_binary_view(), NULL, &a, &err), &err);
   QV_CHECK_INT_EQ(a->n_buffers, 3); /* sizes buffer not kept */
   QV_CHECK_UINT_EQ(a->buffers[2].len, 20);
@@ -1019,6 +1022,10 @@ static void test_bad_schemas(void) {
   qv_field *f = NULL;
   QV_CHECK_STATUS(qv_field_import(&root.s, NULL, &f, &err), QV_E_INVALID);
   QV_CHECK_CONTAINS(err.message, "negative key length");
+  static const uint8_t badval[13] = {2, 0, 0, 0, 1, 0, 0, 0, 'k', 0xfe, 0xff, 0xff, 0xff};
+  root.s.metadata = (const char *)badval;
+  QV_CHECK_STATUS(qv_field_import(&root.s, NULL, &f, &err), QV_E_INVALID);
+  QV_CHECK_CONTAINS(err.message, "field 'm': negative value length -2 in pair 0");
   /* nesting limit */
   hs deep[80];
   for (int i = 0; i < 80; i++) {
@@ -1035,6 +1042,7 @@ static void test_bad_arrays(void) {
   qv_error err;
   static const int32_t vals[4] = {1, 2, 3, 4};
   static const int32_t offs[3] = {0, 1, 2};
+  static const int32_t neg_offs[3] = {0, 1, -3};
   static const uint8_t bits[1] = {0x05};
   struct {
     const char *what;
@@ -1063,6 +1071,10 @@ static void test_bad_arrays(void) {
        "expected at least 3"},
       {"offset overflow", qv_type_int32(), INT64_MAX, 5, 0, 2, NULL, vals, NULL, QV_E_OVERFLOW,
        "overflows"},
+      {"negative last offset", qv_type_utf8(), 2, 0, 0, 3, NULL, neg_offs, "ab", QV_E_CORRUPT,
+       "last offset -3 (at 2) is negative"},
+      {"offsets size overflow", qv_type_utf8(), INT64_MAX - 2, 2, 0, 3, NULL, offs, "ab",
+       QV_E_OVERFLOW, "offsets size for 9223372036854775808 elements overflows"},
   };
   for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
     foreign f;
@@ -1070,9 +1082,7 @@ static void test_bad_arrays(void) {
     f.bufs[0][0] = cases[i].b0;
     f.bufs[0][1] = cases[i].b1;
     f.bufs[0][2] = cases[i].b2;
-    foreign_node(&f.arr, cases[i].len, cases[i].off, cases[i].nulls, cases[i].nb, f.bufs[0]);
-    f.arr.release = foreign_release;
-    f.arr.private_data = &f;
+    foreign_root(&f, cases[i].len, cases[i].off, cases[i].nulls, cases[i].nb);
     qv_array *a = NULL;
     qv_status s = qv_array_import(&f.arr, cases[i].type, NULL, &a, &err);
     if (s != cases[i].want) {
@@ -1090,21 +1100,27 @@ static void test_bad_arrays(void) {
   /* children: wrong count, NULL child; dictionary missing; released input */
   foreign f;
   memset(&f, 0, sizeof f);
+  /* a view array whose one variadic buffer has a negative size */
+  static const int64_t neg_size[1] = {-1};
+  f.bufs[0][1] = vals;
+  f.bufs[0][2] = "ab";
+  f.bufs[0][3] = neg_size;
+  foreign_root(&f, 0, 0, 0, 4);
+  qv_array *a = NULL;
+  QV_CHECK_STATUS(qv_array_import(&f.arr, qv_type_utf8_view(), NULL, &a, &err), QV_E_CORRUPT);
+  QV_CHECK_CONTAINS(err.message, "array: variadic buffer 0 has negative size -1");
+  QV_CHECK_INT_EQ(f.released, 1);
+  memset(&f, 0, sizeof f);
   make_zoo();
   const qv_type *lt = zfirst(QV_TYPE_LIST); /* list<int32> */
   QV_REQUIRE(lt->id == QV_TYPE_LIST);
   f.bufs[0][1] = offs;
-  foreign_node(&f.arr, 2, 0, 0, 2, f.bufs[0]);
-  f.arr.release = foreign_release;
-  f.arr.private_data = &f;
-  qv_array *a = NULL;
+  foreign_root(&f, 2, 0, 0, 2);
   QV_CHECK_STATUS(qv_array_import(&f.arr, lt, NULL, &a, &err), QV_E_INVALID);
   QV_CHECK_CONTAINS(err.message, "n_children 0 does not match");
   QV_CHECK_INT_EQ(f.released, 1);
   f.released = 0;
-  foreign_node(&f.arr, 2, 0, 0, 2, f.bufs[0]);
-  f.arr.release = foreign_release;
-  f.arr.private_data = &f;
+  foreign_root(&f, 2, 0, 0, 2);
   f.arr.n_children = 1;
   f.kids[0] = NULL;
   f.arr.children = f.kids;
@@ -1113,9 +1129,7 @@ static void test_bad_arrays(void) {
   QV_CHECK_INT_EQ(f.released, 1);
   /* child data too short for the offsets: qv_array_new's check, path-prefixed */
   f.released = 0;
-  foreign_node(&f.arr, 2, 0, 0, 2, f.bufs[0]);
-  f.arr.release = foreign_release;
-  f.arr.private_data = &f;
+  foreign_root(&f, 2, 0, 0, 2);
   f.bufs[1][1] = vals;
   foreign_node(&f.kid[0], 1, 0, 0, 2, f.bufs[1]);
   f.kids[0] = &f.kid[0];
@@ -1126,9 +1140,7 @@ static void test_bad_arrays(void) {
   QV_CHECK_INT_EQ(f.released, 1);
   /* dictionary type without a dictionary */
   f.released = 0;
-  foreign_node(&f.arr, 2, 0, 0, 2, f.bufs[0]);
-  f.arr.release = foreign_release;
-  f.arr.private_data = &f;
+  foreign_root(&f, 2, 0, 0, 2);
   const qv_type *dt = NULL;
   for (int ti = 0; ti < n_zoo; ti++)
     if (zoo[ti]->id == QV_TYPE_DICTIONARY && zoo[ti]->index_type->id == QV_TYPE_INT32) dt = zoo[ti];

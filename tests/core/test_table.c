@@ -184,8 +184,22 @@ static void test_table_equal_and_combine(void) {
   QV_CHECK_STR_EQ(ren->schema->fields[2]->name, "z");
   QV_CHECK_STR_EQ(ren->batches[1]->schema->fields[2]->name, "z");
   QV_CHECK_INT_EQ(qv_table_num_rows(ren), 20);
-  /* appending a batch of another schema */
+  /* select / rename on a table without batches still derive (and check) the schema */
   qv_error err;
+  qv_table *esel = NULL;
+  QV_REQUIRE_OK(qv_table_select(e, (int32_t[]){2, 0}, 2, &esel, NULL));
+  QV_CHECK_INT_EQ(esel->n_batches, 0);
+  QV_CHECK_INT_EQ(esel->schema->n_fields, 2);
+  QV_CHECK(qv_field_equal(esel->schema->fields[0], schema->fields[2]));
+  QV_CHECK(qv_field_equal(esel->schema->fields[1], schema->fields[0]));
+  qv_table_free(esel);
+  QV_CHECK_STATUS_E(qv_table_select(e, (int32_t[]){3}, 1, &esel, &err), QV_E_RANGE, &err);
+  QV_CHECK_CONTAINS(err.message, "column index 3 of 3 columns");
+  QV_CHECK_STATUS_E(qv_table_select(a, (int32_t[]){-1}, 1, &esel, &err), QV_E_RANGE, &err);
+  QV_CHECK_STATUS_E(qv_table_rename(a, (const char *const[]){"x"}, 1, &esel, &err), QV_E_INVALID,
+                    &err);
+  QV_CHECK_CONTAINS(err.message, "rename: 1 names for 3 columns");
+  /* appending a batch of another schema */
   QV_CHECK_STATUS_E(qv_table_append_batch(sel, a->batches[0], &err), QV_E_TYPE, &err);
   qv_table_free(sel);
   qv_table_free(ren);

@@ -394,6 +394,13 @@ static void test_structure_and_null_counts(void) {
   QV_CHECK_STATUS_E(qv_array_new(qv_type_int32(), 10, 0, -1, 2, b3, 0, NULL, NULL, NULL, &x, &err),
                     QV_E_CORRUPT, &err);
   QV_CHECK_CONTAINS(err.message, "validity buffer (buffer 0) has 1 bytes, needs 2");
+  /* offset + length == INT64_MAX: the offsets need one element more than that (no UB) */
+  int32_t offs[2] = {0, 0};
+  qv_buffer b4[3] = {{0}, B(offs, 8), {0}};
+  QV_CHECK_STATUS_E(qv_array_new(qv_type_utf8(), INT64_MAX - 1, 1, 0, 3, b4, 0, NULL, NULL, NULL,
+                                 &x, &err),
+                    QV_E_OVERFLOW, &err);
+  QV_CHECK_CONTAINS(err.message, "offsets size for 9223372036854775808 elements overflows");
   /* struct: wrong child count and wrong child type */
   qv_field *f;
   QV_REQUIRE_OK(qv_field_new("a", qv_type_int32(), true, NULL, NULL, &f, NULL));
