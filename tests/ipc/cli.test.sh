@@ -46,6 +46,8 @@ for c in convert cat schema info; do
     expect 1 "$work/missing.arrow" -- "$Q" "$c" "$work/missing.arrow" "$work/o.arrow"
   else
     expect 1 "$work/missing.arrow" -- "$Q" "$c" "$work/missing.arrow"
+    expect 2 "one input only ('b' is extra)" -- "$Q" "$c" a b
+    expect 2 "--from needs stream or file" -- "$Q" "$c" --from tape a
   fi
 done
 expect 0 "convert" -- "$Q" --help

@@ -247,3 +247,20 @@ bool qv_cli_parse_count(const char *s, int64_t *out) {
   *out = v;
   return true;
 }
+
+int qv_cli_input_arg(const qv_cli_command *cmd, int argc, char **argv, int *i, const char **path,
+                     int *forced) {
+  const char *a = argv[*i];
+  if (!strcmp(a, "--from")) {
+    if (*i + 1 >= argc || (*forced = qv_cli_parse_format(argv[*i + 1])) < 0)
+      return qv_cli_usage(cmd, "--from needs stream or file");
+    ++*i;
+  } else if (a[0] == '-' && a[1] != '\0') {
+    return qv_cli_usage(cmd, "unknown option '%s'", a);
+  } else if (!*path) {
+    *path = a;
+  } else {
+    return qv_cli_usage(cmd, "one input only ('%s' is extra)", a);
+  }
+  return 0;
+}

@@ -7,6 +7,7 @@
 #include <stdint.h>
 #include <stdio.h>
 
+#include "cli.h"
 #include "quiver/ipc.h"
 #include "quiver/table.h"
 
@@ -20,6 +21,12 @@ int qv_cli_parse_format(const char *s);
 int qv_cli_format_from_name(const char *path);
 /* From the first bytes: "ARROW1" -> FILE, a 0xFFFFFFFF continuation -> STREAM, else UNKNOWN. */
 int qv_cli_format_from_bytes(const uint8_t *p, size_t n);
+/* The arguments the reading commands (cat, info, schema) share, at argv[*i]: "--from
+ * stream|file" (into *forced), the one input (into *path), anything else starting with '-' is
+ * an unknown option. Returns 0 when it took argv[*i] (*i advanced past a value), else the exit
+ * code of the usage error it printed. Call it for what the command's own options did not take. */
+int qv_cli_input_arg(const qv_cli_command *cmd, int argc, char **argv, int *i, const char **path,
+                     int *forced);
 /* "none"/"lz4"/"lz4_frame"/"zstd" -> the codec; -1 when unknown. */
 int qv_cli_parse_compression(const char *s);
 const char *qv_cli_format_name(int format);

@@ -404,16 +404,9 @@ static int run_cat(int argc, char **argv) {
       else return qv_cli_usage(&qv_cli_cmd_cat, "unknown --format '%s' (text or json)", f);
     } else if (!strcmp(a, "--json")) {
       json = 1;
-    } else if (!strcmp(a, "--from")) {
-      if (i + 1 >= argc || (forced = qv_cli_parse_format(argv[i + 1])) < 0)
-        return qv_cli_usage(&qv_cli_cmd_cat, "--from needs stream or file");
-      i++;
-    } else if (a[0] == '-' && a[1] != '\0') {
-      return qv_cli_usage(&qv_cli_cmd_cat, "unknown option '%s'", a);
-    } else if (!path) {
-      path = a;
     } else {
-      return qv_cli_usage(&qv_cli_cmd_cat, "one input only ('%s' is extra)", a);
+      int r = qv_cli_input_arg(&qv_cli_cmd_cat, argc, argv, &i, &path, &forced);
+      if (r) return r;
     }
   }
   if (!path) return qv_cli_usage(&qv_cli_cmd_cat, "missing input file");

@@ -90,18 +90,8 @@ static int run_info(int argc, char **argv) {
   const char *path = NULL;
   int forced = QV_CLI_FORMAT_UNKNOWN;
   for (int i = 1; i < argc; i++) {
-    const char *a = argv[i];
-    if (!strcmp(a, "--from")) {
-      if (i + 1 >= argc || (forced = qv_cli_parse_format(argv[i + 1])) < 0)
-        return qv_cli_usage(&qv_cli_cmd_info, "--from needs stream or file");
-      i++;
-    } else if (a[0] == '-' && a[1] != '\0') {
-      return qv_cli_usage(&qv_cli_cmd_info, "unknown option '%s'", a);
-    } else if (!path) {
-      path = a;
-    } else {
-      return qv_cli_usage(&qv_cli_cmd_info, "one input only ('%s' is extra)", a);
-    }
+    int r = qv_cli_input_arg(&qv_cli_cmd_info, argc, argv, &i, &path, &forced);
+    if (r) return r;
   }
   if (!path) return qv_cli_usage(&qv_cli_cmd_info, "missing input file");
   qv_error err;

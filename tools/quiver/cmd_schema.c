@@ -47,16 +47,9 @@ static int run_schema(int argc, char **argv) {
       if (!strcmp(f, "json")) json = 1;
       else if (!strcmp(f, "text")) json = 0;
       else return qv_cli_usage(&qv_cli_cmd_schema, "--format needs text or json");
-    } else if (!strcmp(a, "--from")) {
-      if (i + 1 >= argc || (forced = qv_cli_parse_format(argv[i + 1])) < 0)
-        return qv_cli_usage(&qv_cli_cmd_schema, "--from needs stream or file");
-      i++;
-    } else if (a[0] == '-' && a[1] != '\0') {
-      return qv_cli_usage(&qv_cli_cmd_schema, "unknown option '%s'", a);
-    } else if (!path) {
-      path = a;
     } else {
-      return qv_cli_usage(&qv_cli_cmd_schema, "one input only ('%s' is extra)", a);
+      int r = qv_cli_input_arg(&qv_cli_cmd_schema, argc, argv, &i, &path, &forced);
+      if (r) return r;
     }
   }
   if (!path) return qv_cli_usage(&qv_cli_cmd_schema, "missing input file");
