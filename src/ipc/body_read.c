@@ -189,7 +189,6 @@ static qv_status next_buffer_ex(bctx *b, size_t align, swap_kind sw, qv_buffer *
     qv_buffer_unref(&raw);
     QV_TRY(s);
     raw = cp;
-    fresh = true;
   }
   if (c->swap && sw != SW_NONE) swap_buffer((uint8_t *)raw.data, raw.len, sw);
   *out = raw;
@@ -210,7 +209,7 @@ static qv_status variadic_count(bctx *b, uint32_t *n) {
   qv__ipc_body_ctx *c = b->c;
   const qv__ipc_batch_meta *m = c->meta;
   if (c->var_i >= m->n_variadic)
-    return berr(b, QV_E_CORRUPT, m->fb->base + (m->variadic ? m->variadic : 0),
+    return berr(b, QV_E_CORRUPT, m->fb->base + m->variadic,
                 "view column needs a variadicBufferCounts entry; the metadata has %u",
                 m->n_variadic);
   int64_t v = qv__fb_load_i64(m->fb, m->variadic + 8 * c->var_i);
@@ -461,6 +460,19 @@ static qv_status finish_check(bctx *b) {
                            what(c), m->n_nodes, m->n_buffers, m->n_variadic, c->node_i, c->buf_i,
                            c->var_i);
   return QV_OK;
+}
+
+void qv__ipc_body_ctx_init(qv__ipc_body_ctx *c, const qv_ipc_read_options *opts,
+                           const qv_allocator *a, qv__ipc_schema_info *si, int16_t version,
+                           const qv_buffer *body, int64_t body_at) {
+  memset(c, 0, sizeof *c);
+  c->opts = opts;
+  c->alloc = a;
+  c->body = body;
+  c->body_at = body_at;
+  c->version = version;
+  c->swap = si->big_endian;
+  c->dicts = &si->dicts;
 }
 
 static void ctx_start(qv__ipc_body_ctx *c) {

@@ -11,28 +11,8 @@
 
 #include "core/core_int.h"
 #include "ipc/fb_build.h"
+#include "ipc/ipc_int.h"
 #include "quiver/ipc.h"
-
-/* The codecs' allocations go through the qv_allocator: a 64-byte header remembers the size
- * the free needs. */
-#define HDR 64
-
-static void *codec_alloc(void *opaque, size_t size) {
-  size_t total;
-  if (qv__add_overflow(size, HDR, &total)) return NULL;
-  uint8_t *p = qv_mem_alloc((const qv_allocator *)opaque, total, HDR);
-  if (!p) return NULL;
-  memcpy(p, &total, sizeof total);
-  return p + HDR;
-}
-
-static void codec_free(void *opaque, void *addr) {
-  if (!addr) return;
-  uint8_t *p = (uint8_t *)addr - HDR;
-  size_t total;
-  memcpy(&total, p, sizeof total);
-  qv_mem_free((const qv_allocator *)opaque, p, total, HDR);
-}
 
 void qv__ipc_compressor_init(qv__ipc_compressor *c, int compression, int level,
                              const qv_allocator *alloc) {
@@ -52,12 +32,13 @@ void qv__ipc_compressor_reset(qv__ipc_compressor *c) {
 static qv_status make_ctx(qv__ipc_compressor *c, qv_error *err) {
   void *opaque = (void *)(uintptr_t)c->alloc; /* the callbacks only read through it */
   if (c->compression == QV_IPC_COMPRESSION_ZSTD && !c->zstd) {
-    ZSTD_customMem mem = {codec_alloc, codec_free, opaque};
+    ZSTD_customMem mem = {qv__ipc_codec_alloc, qv__ipc_codec_free, opaque};
     c->zstd = ZSTD_createCCtx_advanced(mem);
     if (!c->zstd) return qv__nomem(err, "ZSTD compression context", 0);
   }
   if (c->compression == QV_IPC_COMPRESSION_LZ4_FRAME && !c->lz4) {
-    LZ4F_CustomMem mem = {codec_alloc, NULL, codec_free, opaque};
+    LZ4F_CustomMem mem = {qv__ipc_codec_alloc, qv__ipc_codec_calloc, qv__ipc_codec_free,
+                          opaque};
     c->lz4 = LZ4F_createCompressionContext_advanced(mem, LZ4F_VERSION);
     if (!c->lz4) return qv__nomem(err, "LZ4 compression context", 0);
   }

@@ -288,16 +288,9 @@ static qv_status step(qv_ipc_decoder *d, qv_batch **out, qv_error *err) {
   qv_buffer body;
   s = queue_view(d, hdr, (size_t)msg.body_length, &body, err);
   if (s < 0) goto out;
-  int64_t body_at = (int64_t)(d->consumed + hdr);
   qv__ipc_body_ctx c;
-  memset(&c, 0, sizeof c);
-  c.opts = &d->opts;
-  c.alloc = &d->alloc;
-  c.body = &body;
-  c.body_at = body_at;
-  c.version = msg.version;
-  c.dicts = &d->si.dicts;
-  c.swap = d->si.big_endian;
+  qv__ipc_body_ctx_init(&c, &d->opts, &d->alloc, &d->si, msg.version, &body,
+                        (int64_t)(d->consumed + hdr));
   switch (msg.header_type) {
     case QV_FB_HEADER_SCHEMA:
       if (d->si.schema) {

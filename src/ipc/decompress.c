@@ -1,7 +1,8 @@
 /* decompress.c — IPC body buffer decompression (BodyCompression BUFFER method): an int64 LE
  * uncompressed length (-1 = stored raw) followed by an LZ4 frame or a ZSTD frame. The declared
- * length is checked against the caller's budget before anything is allocated, and the output
- * must be exactly that long. Codec contexts allocate through the caller's allocator. */
+ * length is checked against the caller's budget and against what the frame can possibly hold
+ * before anything is allocated, and the output must be exactly that long. Codec contexts allocate through the caller's allocator (the hooks
+ * here serve compress.c too). */
 #include <string.h>
 
 #define LZ4F_STATIC_LINKING_ONLY
@@ -11,32 +12,34 @@
 
 #include "ipc/ipc_int.h"
 
-/* Codec allocation hooks: the free callbacks do not get a size, so each block carries one. */
-#define HDR 16
-static void *codec_alloc(void *opaque, size_t size) {
+/* The codecs' allocations go through the qv_allocator: a 64-byte header (keeping the block
+ * 64-byte aligned) remembers the size the free needs, which the codecs' free does not pass. */
+#define HDR 64
+void *qv__ipc_codec_alloc(void *opaque, size_t size) {
   size_t total;
   if (qv__add_overflow(size, HDR, &total)) return NULL;
-  uint8_t *p = qv_mem_alloc(opaque, total, HDR);
+  uint8_t *p = qv_mem_alloc((const qv_allocator *)opaque, total, HDR);
   if (!p) return NULL;
   memcpy(p, &total, sizeof total);
   return p + HDR;
 }
-static void codec_free(void *opaque, void *ptr) {
+void qv__ipc_codec_free(void *opaque, void *ptr) {
   if (!ptr) return;
   uint8_t *p = (uint8_t *)ptr - HDR;
   size_t total;
   memcpy(&total, p, sizeof total);
-  qv_mem_free(opaque, p, total, HDR);
+  qv_mem_free((const qv_allocator *)opaque, p, total, HDR);
 }
-static void *lz4_calloc(void *opaque, size_t size) {
-  void *p = codec_alloc(opaque, size);
+void *qv__ipc_codec_calloc(void *opaque, size_t size) {
+  void *p = qv__ipc_codec_alloc(opaque, size);
   if (p) memset(p, 0, size);
   return p;
 }
 
 static qv_status lz4_frame(const uint8_t *src, size_t slen, uint8_t *dst, size_t dlen,
                            const qv_allocator *a, qv_error *err) {
-  LZ4F_CustomMem mem = {codec_alloc, lz4_calloc, codec_free, (void *)a};
+  LZ4F_CustomMem mem = {qv__ipc_codec_alloc, qv__ipc_codec_calloc, qv__ipc_codec_free,
+                        (void *)a};
   LZ4F_dctx *d = LZ4F_createDecompressionContext_advanced(mem, LZ4F_VERSION);
   if (!d) return qv__nomem(err, "LZ4 decompression context", 0);
   size_t in = 0, out = 0;
@@ -68,7 +71,7 @@ static qv_status lz4_frame(const uint8_t *src, size_t slen, uint8_t *dst, size_t
 
 static qv_status zstd_frame(const uint8_t *src, size_t slen, uint8_t *dst, size_t dlen,
                             const qv_allocator *a, qv_error *err) {
-  ZSTD_customMem mem = {codec_alloc, codec_free, (void *)a};
+  ZSTD_customMem mem = {qv__ipc_codec_alloc, qv__ipc_codec_free, (void *)a};
   ZSTD_DCtx *d = ZSTD_createDCtx_advanced(mem);
   if (!d) return qv__nomem(err, "ZSTD decompression context", 0);
   qv_status s = QV_OK;
@@ -81,6 +84,19 @@ static qv_status zstd_frame(const uint8_t *src, size_t slen, uint8_t *dst, size_
                      dlen);
   ZSTD_freeDCtx(d);
   return s;
+}
+
+/* The most bytes `slen` bytes of a codec frame can decompress to, known before decompressing:
+ * LZ4 expands at most 255:1 (a match length grows by 255 per byte); for ZSTD the frame headers
+ * tell (their content sizes, else blocks x block size). 0 for a frame ZSTD finds malformed. */
+static uint64_t frame_bound(int codec, const uint8_t *src, size_t slen) {
+  if (codec == QV_FB_COMPRESSION_LZ4_FRAME)
+    return slen > UINT64_MAX / 256 ? UINT64_MAX : (uint64_t)slen * 256;
+  if (codec == QV_FB_COMPRESSION_ZSTD) {
+    unsigned long long b = ZSTD_decompressBound(src, slen);
+    return b == ZSTD_CONTENTSIZE_ERROR ? 0 : (uint64_t)b;
+  }
+  return UINT64_MAX; /* unknown codec: refused below */
 }
 
 qv_status qv__ipc_decompress(int codec, const qv_buffer *in, int64_t *budget,
@@ -96,6 +112,12 @@ qv_status qv__ipc_decompress(int codec, const qv_buffer *in, int64_t *budget,
   if (ulen < 0)
     return qv_error_set(err, QV_E_CORRUPT, "compressed buffer declares length %lld",
                         (long long)ulen);
+  if (ulen > 0 && (uint64_t)ulen > frame_bound(codec, in->data + 8, in->len - 8))
+    return qv_error_set(err, QV_E_CORRUPT,
+                        "compressed buffer's declared length %lld is more than its %zu-byte %s "
+                        "frame can hold",
+                        (long long)ulen, in->len - 8,
+                        codec == QV_FB_COMPRESSION_ZSTD ? "ZSTD" : "LZ4");
   if (*budget >= 0) {
     if (ulen > *budget)
       return qv_error_set(err, QV_E_LIMIT,

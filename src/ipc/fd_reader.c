@@ -10,6 +10,10 @@
 
 /* Smallest chunk read into (bigger when the next message needs more). */
 #define QV__FD_MIN_CHUNK ((size_t)64 << 10)
+/* A message's declared size is allocated at once up to this much; beyond it the chunk at most
+ * doubles the bytes actually received, so that a few bytes declaring a huge message (within
+ * the limits) do not make us allocate it before it arrives. */
+#define QV__FD_EAGER_CHUNK ((size_t)64 << 20)
 
 struct qv_ipc_fd_reader {
   qv_allocator alloc;
@@ -22,9 +26,11 @@ struct qv_ipc_fd_reader {
   bool input_end, done, failed;
 };
 
-/* Makes sure the chunk has room for `need` more bytes after `fill`: when it does not, a new
- * chunk (at least QV__FD_MIN_CHUNK, at least the unconsumed bytes + need) receives a copy of the
- * unconsumed bytes (a partial message) so that the message stays in one chunk. */
+/* Makes sure the chunk has room for `need` more bytes after `fill`. When it does not, a new
+ * chunk receives a copy of the unconsumed bytes (a partial message) so that the message stays in
+ * one chunk. Its size: the unconsumed bytes + need, but at most QV__FD_EAGER_CHUNK or twice the
+ * unconsumed bytes, whichever is larger (it grows again as the bytes arrive), and at least
+ * QV__FD_MIN_CHUNK. */
 static qv_status ensure_room(qv_ipc_fd_reader *r, size_t need, qv_error *err) {
   uint64_t consumed = qv_ipc_decoder_bytes_consumed(r->dec);
   size_t unc_at = (size_t)(consumed - r->chunk_at); /* unconsumed bytes start here in chunk */
@@ -35,6 +41,7 @@ static qv_status ensure_room(qv_ipc_fd_reader *r, size_t need, qv_error *err) {
     return qv_error_set_at(err, QV_E_LIMIT, (int64_t)consumed,
                            "message at byte %llu needs more memory than can be addressed",
                            (unsigned long long)consumed);
+  size = qv__min(size, qv__max(QV__FD_EAGER_CHUNK, 2 * unc)); /* unc <= chunk.len: no overflow */
   size = qv__max(size, QV__FD_MIN_CHUNK);
   qv_buffer nc;
   QV_TRY(qv_buffer_new(size, &r->alloc, &nc, err));
@@ -46,13 +53,13 @@ static qv_status ensure_room(qv_ipc_fd_reader *r, size_t need, qv_error *err) {
   return QV_OK;
 }
 
-/* Reads until at least `need` more bytes have arrived or the input ends, then gives the decoder
- * every unconsumed byte as one slice of the chunk. */
+/* Reads until at least `need` more bytes have arrived, the chunk is full or the input ends, then
+ * gives the decoder every unconsumed byte as one slice of the chunk. */
 static qv_status fill_input(qv_ipc_fd_reader *r, size_t need, qv_error *err) {
   if (need == 0) need = 1;
   QV_TRY(ensure_room(r, need, err));
   size_t got = 0;
-  while (got < need) {
+  while (got < need && r->fill < r->chunk.len) {
     ssize_t n = read(r->fd, (uint8_t *)(uintptr_t)r->chunk.data + r->fill, r->chunk.len - r->fill);
     if (n < 0 && errno == EINTR) continue;
     if (n < 0)

@@ -248,14 +248,7 @@ static qv_status load_dicts(qv_ipc_file *f, const bool *want, qv_error *err) {
                             (long long)id);
       } else if (want[k] && !f->si.dicts.slots[k].loaded) {
         qv__ipc_body_ctx c;
-        memset(&c, 0, sizeof c);
-        c.opts = &f->opts;
-        c.alloc = &f->alloc;
-        c.body = &body;
-        c.body_at = at;
-        c.version = msg.version;
-        c.swap = f->si.big_endian;
-        c.dicts = &f->si.dicts;
+        qv__ipc_body_ctx_init(&c, &f->opts, &f->alloc, &f->si, msg.version, &body, at);
         s = qv__ipc_dict_decode(&c, &msg.fb, msg.header, false, err);
       }
     }
@@ -302,15 +295,8 @@ qv_status qv_ipc_file_read_batch(qv_ipc_file *f, int64_t i, const int32_t *colum
     s = qv__ipc_batch_meta_read(&msg.fb, msg.header, &f->opts.limits, &bm, err);
     if (s == QV_OK) {
       qv__ipc_body_ctx c;
-      memset(&c, 0, sizeof c);
-      c.opts = &f->opts;
-      c.alloc = &f->alloc;
+      qv__ipc_body_ctx_init(&c, &f->opts, &f->alloc, &f->si, msg.version, &body, at);
       c.meta = &bm;
-      c.body = &body;
-      c.body_at = at;
-      c.version = msg.version;
-      c.swap = f->si.big_endian;
-      c.dicts = &f->si.dicts;
       c.batch_index = i; /* c.what stays empty: named lazily on error */
       s = qv__ipc_batch_decode(&c, sc, columns, n_columns, out, err);
     }

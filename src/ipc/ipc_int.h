@@ -175,6 +175,12 @@ typedef struct qv__ipc_body_ctx {
   int64_t budget;         /* decompressed bytes left (<0: unlimited) */
 } qv__ipc_body_ctx;
 
+/* Sets *c up for one message body: `si` gives the dictionaries and the byte order; the
+ * cursors, meta, what and batch_index are zeroed (the caller sets meta / batch_index). */
+void qv__ipc_body_ctx_init(qv__ipc_body_ctx *c, const qv_ipc_read_options *opts,
+                           const qv_allocator *a, qv__ipc_schema_info *si, int16_t version,
+                           const qv_buffer *body, int64_t body_at);
+
 /* Decodes a record batch body against `schema`. `columns` (NULL = all) selects top-level
  * columns; unselected columns' buffers are never touched. *out: a new batch (of a projected
  * schema when columns != NULL). */
@@ -203,9 +209,16 @@ qv_status qv__ipc_map_file(const char *path, const qv_allocator *a, qv_buffer *o
 /* Decompression (decompress.c)                                                             */
 /* ======================================================================================== */
 
+/* Allocation hooks for the LZ4 / ZSTD contexts (compression and decompression), going
+ * through the qv_allocator passed as `opaque`: each block carries its size for the free. */
+void *qv__ipc_codec_alloc(void *opaque, size_t size);
+void *qv__ipc_codec_calloc(void *opaque, size_t size);
+void qv__ipc_codec_free(void *opaque, void *ptr);
+
 /* Decompresses one body buffer `in` (int64 LE uncompressed length, then a codec frame; length
  * -1 = the rest is stored raw: *out is then a zero-copy slice of in). `*budget` (remaining
- * decompressed bytes allowed; <0 = unlimited) is checked BEFORE allocating and decremented.
+ * decompressed bytes allowed; <0 = unlimited) and the most the frame can decompress to are
+ * checked BEFORE allocating; the budget is decremented.
  * codec is QV_FB_COMPRESSION_*. QV_E_CORRUPT, QV_E_LIMIT, QV_E_NOMEM. */
 qv_status qv__ipc_decompress(int codec, const qv_buffer *in, int64_t *budget,
                              const qv_allocator *a, qv_buffer *out, qv_error *err);

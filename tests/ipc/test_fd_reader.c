@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "qv_test.h"
+#include "support/largest_alloc.h"
 #include "quiver/builder.h"
 #include "quiver/cdata.h"
 #include "quiver/ipc.h"
@@ -191,6 +192,24 @@ static void *produce(void *arg) {
   return NULL;
 }
 
+/* Starts a producer thread writing t's bytes[0..close_at) into a new pipe in pieces of `piece`
+ * bytes (waiting at hold_at, when not 0, for first_seen); returns the pipe's read end. */
+static int start_producer(producer *p, pthread_t *th, const tstream *t, size_t close_at,
+                          size_t piece, size_t hold_at) {
+  int pfd[2];
+  MUST(pipe(pfd) == 0);
+  memset(p, 0, sizeof *p);
+  p->fd = pfd[1];
+  p->bytes = t->bytes.data;
+  p->len = t->bytes.len;
+  p->close_at = close_at;
+  p->piece = piece;
+  p->hold_at = hold_at;
+  MUST(sem_init(&p->first_seen, 0, 0) == 0);
+  MUST(pthread_create(th, NULL, produce, p) == 0);
+  return pfd[0];
+}
+
 /* The first batch arrives while the producer still holds back the rest of the stream: it waits
  * (up to 20 s) for the reader to post `first_seen` before writing on, so a reader that needed
  * the whole input would make it time out. Pieces of 7 bytes split every message. */
@@ -198,22 +217,13 @@ static void test_batches_arrive_incrementally(void) {
   int64_t rows[] = {50, 3, 0, 120, 9};
   tstream t;
   tstream_make(&t, rows, 5);
-  int pfd[2];
-  QV_REQUIRE(pipe(pfd) == 0);
   producer p;
-  memset(&p, 0, sizeof p);
-  p.fd = pfd[1];
-  p.bytes = t.bytes.data;
-  p.len = p.close_at = t.bytes.len;
-  p.hold_at = t.end_of[1]; /* schema + batch 0 written, then wait */
-  p.piece = 7;
-  QV_REQUIRE(sem_init(&p.first_seen, 0, 0) == 0);
   pthread_t th;
-  QV_REQUIRE(pthread_create(&th, NULL, produce, &p) == 0);
-
+  /* schema + batch 0 written, then wait */
+  int rfd = start_producer(&p, &th, &t, t.bytes.len, 7, t.end_of[1]);
   qv_error err;
   qv_ipc_fd_reader *r = NULL;
-  QV_CHECK_OK_E(qv_ipc_fd_reader_open(pfd[0], NULL, NULL, &r, &err), &err);
+  QV_CHECK_OK_E(qv_ipc_fd_reader_open(rfd, NULL, NULL, &r, &err), &err);
   int k = 0;
   if (r) {
     for (;;) {
@@ -239,7 +249,7 @@ static void test_batches_arrive_incrementally(void) {
   QV_CHECK_INT_EQ(k, 5);
   qv_ipc_fd_reader_free(r);
   sem_destroy(&p.first_seen);
-  close(pfd[0]);
+  close(rfd);
   tstream_free(&t);
 }
 
@@ -249,20 +259,28 @@ static void test_large_messages_pipe(void) {
   tstream t;
   tstream_make(&t, rows, 3);
   QV_REQUIRE(t.end_of[1] - t.end_of[0] > (64 << 10));
-  int pfd[2];
-  QV_REQUIRE(pipe(pfd) == 0);
   producer p;
-  memset(&p, 0, sizeof p);
-  p.fd = pfd[1];
-  p.bytes = t.bytes.data;
-  p.len = p.close_at = t.bytes.len;
-  p.piece = 4093;
   pthread_t th;
-  QV_REQUIRE(pthread_create(&th, NULL, produce, &p) == 0);
+  int rfd = start_producer(&p, &th, &t, t.bytes.len, 4093, 0);
   qv_error err;
-  QV_CHECK_STATUS_E(read_all_check(pfd[0], &t, 3, &err), QV_EOF, &err);
+  QV_CHECK_STATUS_E(read_all_check(rfd, &t, 3, &err), QV_EOF, &err);
   pthread_join(th, NULL);
-  close(pfd[0]);
+  sem_destroy(&p.first_seen);
+  close(rfd);
+  tstream_free(&t);
+}
+
+/* A message larger than the chunk allocated at once for a declared size (64 MiB): the chunk
+ * grows as the bytes arrive, and the batch is still read whole. */
+static void test_message_beyond_eager_chunk(void) {
+  int64_t rows[] = {2, 3700000, 3};
+  tstream t;
+  tstream_make(&t, rows, 3);
+  QV_REQUIRE(t.end_of[2] - t.end_of[1] > ((size_t)64 << 20));
+  int fd = file_with(t.bytes.data, t.bytes.len);
+  qv_error err;
+  QV_CHECK_STATUS_E(read_all_check(fd, &t, 3, &err), QV_EOF, &err);
+  close(fd);
   tstream_free(&t);
 }
 
@@ -326,21 +344,15 @@ static void test_pipe_closed_early(void) {
   tstream t;
   tstream_make(&t, rows, 3);
   for (int variant = 0; variant < 2; variant++) {
-    int pfd[2];
-    QV_REQUIRE(pipe(pfd) == 0);
     producer p;
-    memset(&p, 0, sizeof p);
-    p.fd = pfd[1];
-    p.bytes = t.bytes.data;
-    p.len = t.bytes.len;
-    p.close_at = variant == 0 ? (t.end_of[1] + t.end_of[2]) / 2 : t.end_of[3];
-    p.piece = 100;
     pthread_t th;
-    QV_REQUIRE(pthread_create(&th, NULL, produce, &p) == 0);
+    size_t close_at = variant == 0 ? (t.end_of[1] + t.end_of[2]) / 2 : t.end_of[3];
+    int rfd = start_producer(&p, &th, &t, close_at, 100, 0);
     qv_error err;
     qv_error_init(&err);
-    qv_status s = read_all_check(pfd[0], &t, variant == 0 ? 1 : 3, &err);
+    qv_status s = read_all_check(rfd, &t, variant == 0 ? 1 : 3, &err);
     pthread_join(th, NULL);
+    sem_destroy(&p.first_seen);
     if (variant == 0) {
       QV_CHECK_STATUS(s, QV_E_CORRUPT);
       QV_CHECK_CONTAINS(err.message, "truncated");
@@ -348,7 +360,7 @@ static void test_pipe_closed_early(void) {
     } else {
       QV_CHECK_STATUS_E(s, QV_EOF, &err); /* EOF without the end marker: a clean end */
     }
-    close(pfd[0]);
+    close(rfd);
   }
   tstream_free(&t);
 }
@@ -421,6 +433,43 @@ static void test_limits(void) {
   QV_CHECK_OK_E(qv_ipc_fd_reader_open(fd, &ro, NULL, &r, &err), &err);
   qv_batch *b = NULL;
   QV_CHECK_STATUS_E(qv_ipc_fd_reader_next(r, &b, &err), QV_E_LIMIT, &err);
+  qv_ipc_fd_reader_free(r);
+  close(fd);
+  tstream_free(&t);
+}
+
+/* A message whose metadata declares a 1 GiB body (within the default limits) followed by a few
+ * bytes and the end of input: truncated, and the reader never allocated the declared size
+ * before the bytes arrived. */
+static void test_declared_size_not_allocated(void) {
+  int64_t rows[] = {4};
+  tstream t;
+  tstream_make(&t, rows, 1);
+  size_t meta_at = t.end_of[0] + 8;
+  uint32_t ml;
+  memcpy(&ml, t.bytes.data + t.end_of[0] + 4, 4);
+  int64_t body = (int64_t)(t.end_of[1] - meta_at - ml);
+  size_t at = 0; /* Message.bodyLength inside the metadata */
+  for (size_t p = meta_at; p + 8 <= meta_at + ml; p += 4) {
+    int64_t v;
+    memcpy(&v, t.bytes.data + p, 8);
+    if (v == body) {
+      at = p;
+      break;
+    }
+  }
+  QV_REQUIRE(at != 0);
+  int64_t huge = (int64_t)1 << 30;
+  memcpy(t.bytes.data + at, &huge, 8);
+  int fd = file_with(t.bytes.data, t.end_of[1]);
+  qv_allocator a = largest_alloc_start();
+  qv_ipc_fd_reader *r = NULL;
+  qv_error err;
+  QV_REQUIRE_OK_E(qv_ipc_fd_reader_open(fd, NULL, &a, &r, &err), &err);
+  qv_batch *b = NULL;
+  QV_CHECK_STATUS_E(qv_ipc_fd_reader_next(r, &b, &err), QV_E_CORRUPT, &err);
+  QV_CHECK_CONTAINS(err.message, "truncated");
+  QV_CHECK(largest_alloc_seen < ((size_t)128 << 20));
   qv_ipc_fd_reader_free(r);
   close(fd);
   tstream_free(&t);
@@ -523,7 +572,9 @@ static void test_alloc_failures(void) {
 }
 
 QV_TEST_MAIN(QV_CASE(test_batches_arrive_incrementally), QV_CASE(test_large_messages_pipe),
+             QV_CASE(test_message_beyond_eager_chunk),
              QV_CASE(test_regular_file), QV_CASE(test_truncated_everywhere),
              QV_CASE(test_pipe_closed_early), QV_CASE(test_errors), QV_CASE(test_corrupt_batch_named), QV_CASE(test_limits),
+             QV_CASE(test_declared_size_not_allocated),
              QV_CASE(test_prefixed_open), QV_CASE(test_batch_reader_stream_export),
              QV_CASE(test_alloc_failures))

@@ -126,6 +126,23 @@ static inline size_t tfb_field(tfb *f, const char *name, int nullable, int type_
   return t;
 }
 
+/* A nullable utf8 Field `name` dictionary-encoded under `dict_id` with int8 indices. */
+static inline size_t tfb_dict_utf8_field(tfb *f, const char *name, int64_t dict_id) {
+  tf fs[5] = {{QV_FB_FIELD_NAME, 0, 0}, {QV_FB_FIELD_NULLABLE, 1, 1},
+              {QV_FB_FIELD_TYPE_TYPE, 1, QV_FB_TYPE_UTF8}, {QV_FB_FIELD_TYPE, 0, 0},
+              {QV_FB_FIELD_DICTIONARY, 0, 0}};
+  size_t p[5];
+  size_t t = tfb_table(f, fs, 5, p);
+  tfb_patch(f, p[0], tfb_string(f, name));
+  tfb_patch(f, p[3], tfb_table(f, NULL, 0, NULL));
+  tf de[2] = {{QV_FB_DICTENC_ID, 8, dict_id}, {QV_FB_DICTENC_INDEX_TYPE, 0, 0}};
+  size_t dp[2];
+  tfb_patch(f, p[4], tfb_table(f, de, 2, dp));
+  tf it[2] = {{QV_FB_INT_BIT_WIDTH, 4, 8}, {QV_FB_INT_IS_SIGNED, 1, 1}};
+  tfb_patch(f, dp[1], tfb_table(f, it, 2, NULL));
+  return t;
+}
+
 /* Frames f's bytes as an encapsulated message (continuation, length, padded metadata) followed
  * by `body`; appends to out[*len]. */
 static inline void tfb_frame(const tfb *f, const uint8_t *body, size_t body_len, uint8_t *out,

@@ -198,23 +198,18 @@ static void test_sliced(void) {
       qv_array_get_bytes(part, i, &p, &n);
       expect += n;
     }
-    qv_field *fld = qv_field_ref(s->fields[si]);
     qv_schema *s1;
-    QV_CHECK_OK(qv_schema_new(&fld, 1, NULL, NULL, &s1, NULL));
-    qv_field_unref(fld);
     qv_batch *b1;
-    QV_CHECK_OK(qv_batch_new(s1, 10, &part, 1, NULL, &b1, NULL));
+    QV_REQUIRE(w_one_column(s->fields[si]->name, part, &s1, &b1));
     qv_ipc_write_options o = qv_ipc_write_options_default();
     qv_mbuffer mb;
     QV_CHECK_OK_E(w_write(s1, &b1, 1, &o, NULL, &mb, &err), &err);
     static wlayout lay;
-    if (!qv_test_failed && !w_check_bytes(mb.data, mb.len, o.format, &lay) && lay.n == 2) {
-      qv_ipc_read_options ro = qv_ipc_read_options_default();
-      qv__ipc_msg msg;
-      const wmsg *m = &lay.msgs[1];
-      QV_CHECK_OK(qv__ipc_msg_parse(mb.data + m->start + 8, m->meta_len, 0, &ro, &msg, NULL));
-      qv__ipc_batch_meta bm;
-      QV_CHECK_OK(qv__ipc_batch_meta_read(&msg.fb, msg.header, &ro.limits, &bm, NULL));
+    qv__ipc_msg msg;
+    qv__ipc_batch_meta bm;
+    const wmsg *m = &lay.msgs[1];
+    if (!qv_test_failed && !w_check_bytes(mb.data, mb.len, o.format, &lay) && lay.n == 2 &&
+        w_batch_meta(mb.data, m, &msg, &bm)) {
       QV_CHECK_UINT_EQ(bm.n_buffers, 3);
       /* offsets: 11 int32 starting at 0; data: exactly the referenced bytes */
       QV_CHECK_INT_EQ(qv__fb_load_i64(&msg.fb, bm.buffers + 16 + 8), 44);
@@ -239,25 +234,18 @@ static void test_validity_realigned(void) {
   QV_REQUIRE_OK_E(w_make_array(qv_type_int32(), 40, 0, NULL, &a, &err), &err);
   qv_array *part;
   QV_REQUIRE_OK(qv_array_slice(a, 3, 20, &part, NULL));
-  qv_field *f;
-  QV_REQUIRE_OK(qv_field_new("x", qv_type_int32(), true, NULL, NULL, &f, NULL));
   qv_schema *s;
-  QV_REQUIRE_OK(qv_schema_new(&f, 1, NULL, NULL, &s, NULL));
-  qv_field_unref(f);
   qv_batch *b;
-  qv_array *pr = qv_array_ref(part);
-  QV_REQUIRE_OK(qv_batch_new(s, 20, &pr, 1, NULL, &b, NULL));
+  QV_REQUIRE(w_one_column("x", qv_array_ref(part), &s, &b));
   qv_ipc_write_options o = qv_ipc_write_options_default();
   qv_mbuffer mb;
   QV_CHECK_OK_E(w_write(s, &b, 1, &o, NULL, &mb, &err), &err);
   static wlayout lay;
-  if (!qv_test_failed && !w_check_bytes(mb.data, mb.len, o.format, &lay) && lay.n == 2) {
-    qv_ipc_read_options ro = qv_ipc_read_options_default();
-    qv__ipc_msg msg;
-    const wmsg *m = &lay.msgs[1];
-    QV_CHECK_OK(qv__ipc_msg_parse(mb.data + m->start + 8, m->meta_len, 0, &ro, &msg, NULL));
-    qv__ipc_batch_meta bm;
-    QV_CHECK_OK(qv__ipc_batch_meta_read(&msg.fb, msg.header, &ro.limits, &bm, NULL));
+  qv__ipc_msg msg;
+  qv__ipc_batch_meta bm;
+  const wmsg *m = &lay.msgs[1];
+  if (!qv_test_failed && !w_check_bytes(mb.data, mb.len, o.format, &lay) && lay.n == 2 &&
+      w_batch_meta(mb.data, m, &msg, &bm)) {
     QV_CHECK_INT_EQ(qv__fb_load_i64(&msg.fb, bm.nodes + 8), qv_array_null_count(part));
     QV_CHECK(qv_array_null_count(part) > 0);
     int64_t voff = qv__fb_load_i64(&msg.fb, bm.buffers);
@@ -299,25 +287,19 @@ static void test_sliced_views_compact(void) {
   qv_array *a, *mid;
   QV_REQUIRE_OK(qv_array_new(qv_type_utf8_view(), 3, 0, 0, 5, bufs, 0, NULL, NULL, NULL, &a, NULL));
   QV_REQUIRE_OK(qv_array_slice(a, 1, 1, &mid, NULL));
-  qv_field *f;
-  QV_REQUIRE_OK(qv_field_new("v", qv_type_utf8_view(), true, NULL, NULL, &f, NULL));
   qv_schema *s;
-  QV_REQUIRE_OK(qv_schema_new(&f, 1, NULL, NULL, &s, NULL));
-  qv_field_unref(f);
   qv_batch *b;
-  QV_REQUIRE_OK(qv_batch_new(s, 1, &mid, 1, NULL, &b, NULL));
+  QV_REQUIRE(w_one_column("v", mid, &s, &b));
   qv_ipc_write_options o = qv_ipc_write_options_default();
   qv_mbuffer mb;
   qv_error err;
   QV_CHECK_OK_E(w_write(s, &b, 1, &o, NULL, &mb, &err), &err);
   static wlayout lay;
-  if (!qv_test_failed && !w_check_bytes(mb.data, mb.len, o.format, &lay) && lay.n == 2) {
-    qv_ipc_read_options ro = qv_ipc_read_options_default();
-    qv__ipc_msg msg;
-    const wmsg *m = &lay.msgs[1];
-    QV_CHECK_OK(qv__ipc_msg_parse(mb.data + m->start + 8, m->meta_len, 0, &ro, &msg, NULL));
-    qv__ipc_batch_meta bm;
-    QV_CHECK_OK(qv__ipc_batch_meta_read(&msg.fb, msg.header, &ro.limits, &bm, NULL));
+  qv__ipc_msg msg;
+  qv__ipc_batch_meta bm;
+  const wmsg *m = &lay.msgs[1];
+  if (!qv_test_failed && !w_check_bytes(mb.data, mb.len, o.format, &lay) && lay.n == 2 &&
+      w_batch_meta(mb.data, m, &msg, &bm)) {
     QV_CHECK_UINT_EQ(bm.n_buffers, 3); /* validity, views, one data buffer */
     QV_CHECK_UINT_EQ(bm.n_variadic, 1);
     QV_CHECK_INT_EQ(qv__fb_load_i64(&msg.fb, bm.variadic), 1);
@@ -413,13 +395,11 @@ static void test_compression_layout(void) {
       QV_CHECK_OK_E(w_write(s, &b, 1, &o, NULL, &mb, &err), &err);
       if (qv_test_failed) break;
       static wlayout lay;
-      if (!w_check_bytes(mb.data, mb.len, o.format, &lay) && lay.n == 2) {
-        qv_ipc_read_options ro = qv_ipc_read_options_default();
-        qv__ipc_msg msg;
-        const wmsg *m = &lay.msgs[1];
-        QV_CHECK_OK(qv__ipc_msg_parse(mb.data + m->start + 8, m->meta_len, 0, &ro, &msg, NULL));
-        qv__ipc_batch_meta bm;
-        QV_CHECK_OK(qv__ipc_batch_meta_read(&msg.fb, msg.header, &ro.limits, &bm, NULL));
+      qv__ipc_msg msg;
+      qv__ipc_batch_meta bm;
+      const wmsg *m = &lay.msgs[1];
+      if (!w_check_bytes(mb.data, mb.len, o.format, &lay) && lay.n == 2 &&
+          w_batch_meta(mb.data, m, &msg, &bm)) {
         QV_CHECK_INT_EQ(bm.codec, comp == 1 ? QV_FB_COMPRESSION_LZ4_FRAME
                                             : QV_FB_COMPRESSION_ZSTD);
         QV_CHECK_UINT_EQ(bm.n_buffers, 5);
@@ -455,15 +435,11 @@ static void test_compression_layout(void) {
 }
 
 static void test_batch_custom_metadata(void) {
-  qv_field *f;
-  QV_REQUIRE_OK(qv_field_new("x", qv_type_int32(), true, NULL, NULL, &f, NULL));
-  qv_schema *s;
-  QV_REQUIRE_OK(qv_schema_new(&f, 1, NULL, NULL, &s, NULL));
-  qv_field_unref(f);
   qv_array *a;
   QV_REQUIRE_OK(w_make_array(qv_type_int32(), 10, 0, NULL, &a, NULL));
+  qv_schema *s;
   qv_batch *b;
-  QV_REQUIRE_OK(qv_batch_new(s, 10, &a, 1, NULL, &b, NULL));
+  QV_REQUIRE(w_one_column("x", a, &s, &b));
   qv_metadata md;
   qv_metadata_init(&md, NULL);
   QV_CHECK_OK(qv_metadata_append(&md, "origin", "sensor-7", NULL));

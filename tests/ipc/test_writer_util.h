@@ -275,6 +275,37 @@ static inline qv_status w_make_array(const qv_type *t, int64_t n, int64_t seed, 
   return st;
 }
 
+/* A schema of one nullable column `name` of col's type, and a batch of `col` (consumed) with
+ * its rows. False (a failed check) on error. */
+static inline bool w_one_column(const char *name, qv_array *col, qv_schema **s, qv_batch **b) {
+  qv_field *f = NULL;
+  *s = NULL;
+  *b = NULL;
+  qv_status st = qv_field_new(name, col->type, true, NULL, NULL, &f, NULL);
+  if (st == QV_OK) st = qv_schema_new(&f, 1, NULL, NULL, s, NULL);
+  qv_field_unref(f);
+  if (st != QV_OK) {
+    qv_array_unref(col);
+  } else if ((st = qv_batch_new(*s, col->length, &col, 1, NULL, b, NULL)) != QV_OK) {
+    qv_schema_unref(*s);
+    *s = NULL;
+  }
+  QV_CHECK_OK(st);
+  return st == QV_OK;
+}
+
+/* The parsed metadata and RecordBatch header of message m of written `bytes` (a layout from
+ * w_check_bytes). False (a failed check) when either does not parse. */
+static inline bool w_batch_meta(const uint8_t *bytes, const wmsg *m, qv__ipc_msg *msg,
+                                qv__ipc_batch_meta *bm) {
+  qv_ipc_read_options ro = qv_ipc_read_options_default();
+  qv_error err;
+  qv_status st = qv__ipc_msg_parse(bytes + m->start + 8, m->meta_len, 0, &ro, msg, &err);
+  if (st == QV_OK) st = qv__ipc_batch_meta_read(&msg->fb, msg->header, &ro.limits, bm, &err);
+  QV_CHECK_OK_E(st, &err);
+  return st == QV_OK;
+}
+
 /* Writes `n` batches to a new mbuffer. */
 static inline qv_status w_write(const qv_schema *s, qv_batch *const *batches, int n,
                          const qv_ipc_write_options *o, const qv_allocator *a, qv_mbuffer *out,
