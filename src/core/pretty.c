@@ -34,9 +34,15 @@ static void civil_from_days(int64_t z, int64_t *y, unsigned *m, unsigned *d) {
   *y = yy + (*m <= 2);
 }
 
-static int64_t floor_div(int64_t a, int64_t b) {
-  int64_t q = a / b;
-  if ((a % b != 0) && ((a < 0) != (b < 0))) q--;
+/* Floor division by b > 0 and the remainder in [0, b): no intermediate can overflow, also for
+ * INT64_MIN (a - q * b would). */
+static int64_t floor_divmod(int64_t a, int64_t b, int64_t *rem) {
+  int64_t q = a / b, r = a % b;
+  if (r < 0) {
+    r += b;
+    q--;
+  }
+  if (rem) *rem = r;
   return q;
 }
 
@@ -59,13 +65,16 @@ static void render_tod(qv__sbuf *s, int64_t secs_of_day, int64_t frac, qv_time_u
 
 static void render_timestamp(qv__sbuf *s, int64_t v, qv_time_unit u, const char *tz) {
   int64_t per = unit_per_sec[u];
-  int64_t secs = floor_div(v, per), frac = v - secs * per;
-  int64_t days = floor_div(secs, 86400), sod = secs - days * 86400;
+  int64_t frac, sod;
+  int64_t secs = floor_divmod(v, per, &frac);
+  int64_t days = floor_divmod(secs, 86400, &sod);
   render_date(s, days);
   qv__sbuf_puts(s, "T");
   render_tod(s, sod, frac, u);
   if (tz) qv__sbuf_puts(s, "Z"); /* values with a timezone are UTC instants */
 }
+
+#define ND_DEC_MAX_SCALE 200
 
 /* Decimal: little-endian two's complement of n bytes, shown with `scale`. */
 static void render_decimal(qv__sbuf *s, const uint8_t *p, int32_t n, int32_t scale) {
@@ -97,12 +106,25 @@ static void render_decimal(qv__sbuf *s, const uint8_t *p, int32_t n, int32_t sca
   }
   if (nd == 0) digits[nd++] = '0';
   if (neg) qv__sbuf_puts(s, "-");
-  if (scale <= 0) {
+  bool zero = nd == 1 && digits[0] == '0';
+  /* The scale comes from metadata and is not bounded: beyond what any decimal holds (76 digits)
+   * the value is written with an exponent instead of that many zeros. */
+  if (scale < -ND_DEC_MAX_SCALE || scale > ND_DEC_MAX_SCALE) {
     for (int i = nd - 1; i >= 0; i--) qv__sbuf_putn(s, &digits[i], 1);
-    for (int32_t i = 0; i < -scale && !(nd == 1 && digits[0] == '0'); i++) qv__sbuf_puts(s, "0");
+    if (!zero) qv__sbuf_printf(s, "e%lld", -(long long)scale);
     return;
   }
-  while (nd <= scale) digits[nd++] = '0'; /* at least one integer digit */
+  if (scale <= 0) {
+    for (int i = nd - 1; i >= 0; i--) qv__sbuf_putn(s, &digits[i], 1);
+    for (int32_t i = 0; i < -scale && !zero; i++) qv__sbuf_puts(s, "0");
+    return;
+  }
+  if (nd <= scale) { /* no integer digit: 0.00ddd */
+    qv__sbuf_puts(s, "0.");
+    for (int32_t i = nd; i < scale; i++) qv__sbuf_puts(s, "0");
+    for (int i = nd - 1; i >= 0; i--) qv__sbuf_putn(s, &digits[i], 1);
+    return;
+  }
   for (int i = nd - 1; i >= 0; i--) {
     qv__sbuf_putn(s, &digits[i], 1);
     if (i == scale) qv__sbuf_puts(s, ".");
@@ -188,11 +210,11 @@ void qv__value_render(const qv_array *arr, int64_t i, qv__sbuf *s, int32_t max_i
       render_decimal(s, qv_array_value_ptr(arr, i), t->byte_width, t->scale);
       return;
     case QV_TYPE_DATE32: render_date(s, qv_array_get_i64(arr, i)); return;
-    case QV_TYPE_DATE64: render_date(s, floor_div(qv_array_get_i64(arr, i), 86400000)); return;
+    case QV_TYPE_DATE64: render_date(s, floor_divmod(qv_array_get_i64(arr, i), 86400000, NULL)); return;
     case QV_TYPE_TIME32: case QV_TYPE_TIME64: {
       int64_t v = qv_array_get_i64(arr, i), per = unit_per_sec[t->unit];
-      int64_t secs = floor_div(v, per);
-      render_tod(s, secs, v - secs * per, t->unit);
+      int64_t frac, secs = floor_divmod(v, per, &frac);
+      render_tod(s, secs, frac, t->unit);
       return;
     }
     case QV_TYPE_TIMESTAMP:

@@ -63,6 +63,24 @@ static void test_scalars(void) {
   (void)qv_type_decimal(128, 38, -2, NULL, &t, NULL);
   CHECK_I64(t, 17, "1700");
   CHECK_I64(qv_type_interval_months(), 14, "14M");
+  /* scales from metadata are not bounded: more digits than a decimal holds, and absurd ones */
+  char tiny[160] = "-0."; /* -5e-120: 119 zeros after the point, then 5 */
+  memset(tiny + 3, '0', 119);
+  tiny[122] = '5';
+  tiny[123] = 0;
+  (void)qv_type_decimal(128, 38, 120, NULL, &t, NULL);
+  CHECK_I64(t, -5, tiny);
+  (void)qv_type_decimal(128, 38, INT32_MAX, NULL, &t, NULL);
+  CHECK_I64(t, 7, "7e-2147483647");
+  (void)qv_type_decimal(128, 38, INT32_MIN, NULL, &t, NULL);
+  CHECK_I64(t, 7, "7e2147483648");
+  /* extreme instants: floor division without overflow */
+  (void)qv_type_timestamp(QV_TIME_MILLI, NULL, NULL, &t, NULL);
+  CHECK_I64(t, INT64_MIN, "-292275055-05-16T16:47:04.192");
+  (void)qv_type_timestamp(QV_TIME_SECOND, NULL, NULL, &t, NULL);
+  CHECK_I64(t, INT64_MIN, "-292277022657-01-27T08:29:52");
+  (void)qv_type_time64(QV_TIME_NANO, NULL, &t, NULL);
+  CHECK_I64(t, 1, "00:00:00.000000001");
 
   /* big decimal256: 2^200 with scale 10, negative */
   t = mk(qv_type_decimal(256, 76, 10, NULL, &t, NULL), t);
