@@ -245,6 +245,8 @@ typedef struct qv_nd_limits {
   uint64_t max_layers;        /* 1,000,000 */
 } qv_nd_limits;
 
+#define QV_ND_SEGMENTS_OFF SIZE_MAX
+
 typedef struct qv_nd_options {
   const qv_allocator *alloc;  /* NULL: default */
   size_t cache_bytes;         /* budget of the decoded-chunk LRU cache; default 64 MiB; 0: none.
@@ -259,7 +261,17 @@ typedef struct qv_nd_options {
                                  (checksums, statistics, codecs in parallel): 0 = automatic
                                  (default): the online CPUs, at most 8, for operations of 8 MiB
                                  or more — smaller ones stay on the calling thread; 1 = the
-                                 calling thread only; n = up to n (max 64) whatever the size */
+                                 calling thread only; n = up to n (max 64) whatever the size.
+                                 The segments of one chunk (segment_bytes) are checked and
+                                 decoded by the calling thread and up to 7 helper threads of the
+                                 handle (automatic: for chunks of 1 MiB or more), started at
+                                 first use and stopped by qv_nd_close; a helper polls for the
+                                 next chunk for 0.2 ms before it sleeps */
+  size_t segment_bytes;       /* chunks larger than this are written as segments of this many
+                                 bytes, checksummed and compressed independently, so that one
+                                 chunk is checked and decoded by several threads (spec §5a);
+                                 a power of two from 4 KiB to 1 GiB; 0: the default, 2 MiB;
+                                 QV_ND_SEGMENTS_OFF: never (readers handle both) */
   bool read_only;             /* mutating calls fail with QV_E_STATE */
   uint64_t as_of_layer;       /* 0: newest; n: open the state as of layer n (read-only) */
   qv_nd_limits limits;

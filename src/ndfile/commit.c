@@ -56,26 +56,14 @@ static qv_status put_pchunk(lw *l, const nd_meta *m, const nd_pchunk *pc, nd_chu
   memset(ce, 0, sizeof *ce);
   ce->chunk = pc->chunk;
   ce->offset = l->off;
-  ce->raw_len = pc->len;
-  ce->codec = m->codec;
   qv__nd_chunk_stats(m, pc->raw, pc->len, ne, ce);
-  const uint8_t *blk = pc->raw;
-  size_t blen = pc->len;
-  if (m->codec != QV_ND_CODEC_NONE) {
-    size_t bound = qv__nd_codec_bound(m->codec, pc->len, err);
-    if (!bound) return err ? err->code : QV_E_INVALID;
-    QV_TRY(lw_scratch(l, bound, err));
-    QV_TRY(qv__nd_encode(m->codec, m->level, pc->raw, pc->len, l->scratch, l->scap, &blen, err));
-    blk = l->scratch;
-    if (blen >= pc->len) { /* incompressible: store it plain */
-      blk = pc->raw;
-      blen = pc->len;
-      ce->codec = QV_ND_CODEC_NONE;
-    }
-  }
-  ce->stored_len = blen;
-  ce->hash = qv__nd_hash(blk, blen);
-  return lw_append(l, blk, blen, err);
+  unsigned sl = qv__nd_seg_for(l->f->seg_log2, pc->len);
+  size_t bound = qv__nd_block_bound(m->codec, sl, pc->len, err);
+  if (!bound) return err ? err->code : QV_E_INVALID;
+  if (m->codec != QV_ND_CODEC_NONE) QV_TRY(lw_scratch(l, bound, err));
+  const uint8_t *blk;
+  QV_TRY(qv__nd_block_encode(m->codec, m->level, sl, pc->raw, pc->len, l->scratch, l->scap, ce, &blk, err));
+  return lw_append(l, blk, (size_t)ce->stored_len, err);
 }
 
 /* Writes the pending changes (or, with base, the merged state) as layer `seq`, publishes it
@@ -146,7 +134,9 @@ qv_status qv__nd_publish(qv_nd_file *f, uint64_t seq, bool base, qv_error *err) 
           if (s == QV_OK) s = f->store->read_at(f->store, L->path, src->offset, l.scratch, (size_t)src->stored_len, err);
           blk = l.scratch;
         }
-        if (s == QV_OK && qv__nd_hash(blk, (size_t)src->stored_len) != src->hash) {
+        uint64_t hash = 0;
+        if (s == QV_OK) s = qv__nd_block_hash(src, blk, &hash, err);
+        if (s == QV_OK && hash != src->hash) {
           char cs[200];
           qv__nd_coord_str(v->meta, src->chunk, cs, sizeof cs);
           s = qv_error_set(err, QV_E_CORRUPT, "layer %llu block of '%s' chunk %s: checksum mismatch",

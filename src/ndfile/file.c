@@ -537,11 +537,23 @@ static qv_status file_new(qv_nd_store *store, const char *path, const qv_nd_opti
     o.threads = nc < 1 ? 1u : nc > 8 ? 8u : (unsigned)nc;
   }
   if (o.as_of_layer) o.read_only = true;
+  unsigned seg_log2 = 21; /* 2 MiB */
+  if (o.segment_bytes == QV_ND_SEGMENTS_OFF) {
+    seg_log2 = 0;
+  } else if (o.segment_bytes) {
+    for (seg_log2 = ND_SEG_MIN_LOG2; seg_log2 <= ND_SEG_MAX_LOG2; seg_log2++)
+      if (o.segment_bytes == (size_t)1 << seg_log2) break;
+    if (seg_log2 > ND_SEG_MAX_LOG2)
+      return qv_error_set(err, QV_E_INVALID,
+                          "ndfile: segment_bytes %zu is not a power of two from 4 KiB to 1 GiB",
+                          o.segment_bytes);
+  }
   qv_nd_file *f = qv_mem_calloc(o.alloc, sizeof *f, 0);
   if (!f) return qv__nomem(err, "ndfile", sizeof *f);
   f->alloc = o.alloc;
   f->opts = o;
   f->auto_threads = auto_threads;
+  f->seg_log2 = seg_log2;
   f->store = store;
   f->path = qv_mem_strdup(f->alloc, path);
   qv__nd_arena_init(&f->view_arena, f->alloc);
@@ -561,6 +573,7 @@ static qv_status file_new(qv_nd_store *store, const char *path, const qv_nd_opti
 
 void qv_nd_close(qv_nd_file *f) {
   if (!f) return;
+  qv__nd_crew_free(atomic_load(&f->crew));
   qv__nd_pend_clear_all(f);
   qv__nd_spill_drop(f);
   pthread_mutex_destroy(&f->spill_mu);

@@ -4,7 +4,13 @@
 #ifndef QV_ND_FILE_INT_H
 #define QV_ND_FILE_INT_H
 
+#include <stdatomic.h>
+
 #include "ndfile/nd_int.h"
+
+/* crew.c — helper threads for the segments of one block */
+typedef struct nd_crew nd_crew;
+typedef void (*nd_task_fn)(void *ctx, size_t i);
 
 typedef struct nd_pchunk {
   uint64_t chunk;
@@ -40,6 +46,7 @@ struct qv_nd_file {
   char *path;
   qv_nd_options opts; /* opts.threads resolved (never 0) */
   bool auto_threads;  /* threads were left automatic: only big operations use them */
+  unsigned seg_log2;  /* segments of the chunks this handle writes (0: none; spec §5a) */
   const qv_allocator *alloc;
   pthread_rwlock_t lock;
   nd_cache *cache;
@@ -71,6 +78,9 @@ struct qv_nd_file {
     size_t cap;
   } pool[4];
   size_t n_pool;
+  /* helper threads for segmented blocks (crew.c), started on first use under pool_mu */
+  _Atomic(nd_crew *) crew;
+  atomic_bool crew_failed;
 };
 
 typedef struct nd_res {
@@ -102,6 +112,23 @@ typedef struct eff {
 static inline unsigned qv__nd_threads_for(const qv_nd_file *f, uint64_t bytes) {
   return f->auto_threads && bytes < ND_PAR_MIN_BYTES ? 1u : f->opts.threads;
 }
+
+/* Threads one segmented block of raw_len bytes may use: with automatic threads, every one for
+ * blocks of 1 MiB or more (the crew's hand-off costs microseconds). */
+static inline unsigned qv__nd_seg_threads(const qv_nd_file *f, uint64_t raw_len) {
+  return f->auto_threads && raw_len < ((uint64_t)1 << 20) ? 1u : f->opts.threads;
+}
+
+/* crew.c */
+/* Runs fn(ctx, 0..n-1) on the calling thread and up to threads-1 helpers of the file's crew
+ * (started on first use). Items must be independent. Runs everything on the caller when
+ * threads <= 1, on a thread already running parallel items, or when another operation holds
+ * the crew. */
+void qv__nd_crew_run(qv_nd_file *f, unsigned threads, size_t n, nd_task_fn fn, void *ctx);
+void qv__nd_crew_free(nd_crew *c);
+/* Marks (or unmarks) the calling thread as running items of a parallel run; returns the
+ * previous mark. */
+bool qv__nd_parallel_set(bool on);
 
 /* file.c */
 /* qv_nd_info_get without the walk over the stored chunks (stored_chunks/bytes left 0): what

@@ -341,7 +341,13 @@ static qv_status parse_entry(rd *r, nd_arena *ar, const qv_nd_limits *lim, nd_en
         return qv_error_set(r->err, QV_E_LIMIT, "footer array '%s': %s: decoded length exceeds the chunk limit", m->name, what);
       return bad(r, "%s: decoded length too small for its lengths", what);
     }
-    if (c->flags & ~ND_CHUNK_HAS_MINMAX) return bad(r, "%s: unknown flags", what);
+    if (c->flags & ~(ND_CHUNK_HAS_MINMAX | ND_CHUNK_SEG_MASK)) return bad(r, "%s: unknown flags", what);
+    unsigned sl = qv__nd_seg_log2(c);
+    if (sl && (sl < ND_SEG_MIN_LOG2 || sl > ND_SEG_MAX_LOG2))
+      return bad(r, "%s: segment size outside 2^12..2^30", what);
+    if (sl && c->raw_len <= (uint64_t)1 << sl) return bad(r, "%s: segmented block of a single segment", what);
+    if (sl && c->codec != QV_ND_CODEC_NONE && c->stored_len / 4 < qv__nd_seg_count(c))
+      return bad(r, "%s: block shorter than its segment table", what);
     if (c->n_fill > ne) return bad(r, "%s: fill count larger than the chunk", what);
     if (c->codec == QV_ND_CODEC_NONE && c->stored_len != c->raw_len) return bad(r, "%s: uncompressed block length mismatch", what);
     r->pos += ND_CHUNK_ENT_LEN;

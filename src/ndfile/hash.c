@@ -63,7 +63,7 @@ uint64_t qv__nd_hash_runs(const qv_nd_iovec *iov, size_t n) {
 _Static_assert(sizeof(XXH3_state_t) <= sizeof(((nd_hasher *)0)->state), "nd_hasher state too small");
 _Static_assert(_Alignof(XXH3_state_t) <= 64, "nd_hasher state under-aligned");
 
-void qv__nd_hasher_init(nd_hasher *h) {
+static void flat_init(nd_hasher *h) {
   h->avx2 = 0;
 #ifdef ND_HASH_AVX2
   if (__builtin_cpu_supports("avx2")) {
@@ -75,7 +75,7 @@ void qv__nd_hasher_init(nd_hasher *h) {
   XXH3_64bits_reset((XXH3_state_t *)(void *)h->state);
 }
 
-void qv__nd_hasher_update(nd_hasher *h, const void *p, size_t n) {
+static void flat_update(nd_hasher *h, const void *p, size_t n) {
 #ifdef ND_HASH_AVX2
   if (h->avx2) {
     hasher_update_avx2(h->state, p, n);
@@ -85,7 +85,7 @@ void qv__nd_hasher_update(nd_hasher *h, const void *p, size_t n) {
   XXH3_64bits_update((XXH3_state_t *)(void *)h->state, p, n);
 }
 
-uint64_t qv__nd_hasher_digest(nd_hasher *h) {
+static uint64_t flat_digest(nd_hasher *h) {
 #ifdef ND_HASH_AVX2
   if (h->avx2) return hasher_digest_avx2(h->state);
 #endif
@@ -99,4 +99,71 @@ uint64_t qv__nd_hash(const void *p, size_t n) {
   if (have) return hash_avx2(p, n);
 #endif
   return qv__nd_hash_generic(p, n);
+}
+
+uint64_t qv__nd_hash_combine(const uint64_t *d, size_t n) {
+  return qv__nd_hash(d, n * sizeof *d); /* little-endian host: the u64le values in memory */
+}
+
+void qv__nd_hasher_init(nd_hasher *h) {
+  h->part = h->fill = 0;
+  flat_init(h);
+}
+
+/* Adds a part's checksum to the top state (an XXH3 state over the parts' checksums). */
+static void top_add(nd_hasher *h, uint64_t d) {
+  uint8_t b[8];
+  for (int i = 0; i < 8; i++) b[i] = (uint8_t)(d >> (8 * i));
+#ifdef ND_HASH_AVX2
+  if (h->avx2) {
+    hasher_update_avx2(h->top, b, 8);
+    return;
+  }
+#endif
+  XXH3_64bits_update((XXH3_state_t *)(void *)h->top, b, 8);
+}
+
+void qv__nd_hasher_init_parts(nd_hasher *h, uint64_t part) {
+  qv__nd_hasher_init(h);
+  if (!part) return;
+  h->part = part;
+#ifdef ND_HASH_AVX2
+  if (h->avx2) {
+    hasher_reset_avx2(h->top);
+    return;
+  }
+#endif
+  XXH3_64bits_reset((XXH3_state_t *)(void *)h->top);
+}
+
+void qv__nd_hasher_update(nd_hasher *h, const void *p, size_t n) {
+  if (!h->part) {
+    flat_update(h, p, n);
+    return;
+  }
+  const uint8_t *b = p;
+  while (n) {
+    size_t k = h->part - h->fill < n ? (size_t)(h->part - h->fill) : n;
+    flat_update(h, b, k);
+    b += k;
+    n -= k;
+    h->fill += k;
+    if (h->fill == h->part) {
+      top_add(h, flat_digest(h));
+      flat_init(h);
+      h->fill = 0;
+    }
+  }
+}
+
+uint64_t qv__nd_hasher_digest(nd_hasher *h) {
+  if (!h->part) return flat_digest(h);
+  if (h->fill) {
+    top_add(h, flat_digest(h));
+    h->fill = 0;
+  }
+#ifdef ND_HASH_AVX2
+  if (h->avx2) return hasher_digest_avx2(h->top);
+#endif
+  return (uint64_t)XXH3_64bits_digest((const XXH3_state_t *)(const void *)h->top);
 }

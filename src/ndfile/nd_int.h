@@ -118,14 +118,61 @@ uint64_t qv__nd_hash_generic(const void *p, size_t n); /* without the AVX2 path 
 /* The checksum of the concatenation of n buffers (equal to qv__nd_hash of the joined bytes). */
 uint64_t qv__nd_hash_runs(const qv_nd_iovec *iov, size_t n);
 /* Incremental checksum: init, update over consecutive pieces, digest (equal to qv__nd_hash of
- * the joined bytes). The state is opaque storage for an XXH3 state. */
+ * the joined bytes). The state is opaque storage for an XXH3 state. init_parts instead gives
+ * the checksum of a segmented plain block (§5a): the bytes are cut into parts of `part` bytes
+ * (the last may be shorter) and the digest is qv__nd_hash_combine of their checksums. */
 typedef struct nd_hasher {
   _Alignas(64) uint8_t state[768];
+  _Alignas(64) uint8_t top[768]; /* parts mode: the checksum over the parts' checksums */
+  uint64_t part, fill;           /* parts mode: part size (0: flat) and bytes in the current */
   int avx2;
 } nd_hasher;
 void qv__nd_hasher_init(nd_hasher *h);
+void qv__nd_hasher_init_parts(nd_hasher *h, uint64_t part);
 void qv__nd_hasher_update(nd_hasher *h, const void *p, size_t n);
 uint64_t qv__nd_hasher_digest(nd_hasher *h);
+/* The checksum of a segmented block from its parts' checksums: xxh3 of the n u64le values. */
+uint64_t qv__nd_hash_combine(const uint64_t *d, size_t n);
+
+/* ---- stored blocks (block.c; spec §5, §5a) ---- */
+/* chunk entry flags bits 8..15: log2 of the segment size of a segmented block (0: one frame) */
+#define ND_CHUNK_SEG_SHIFT 8u
+#define ND_CHUNK_SEG_MASK 0xff00u
+#define ND_SEG_MIN_LOG2 12u
+#define ND_SEG_MAX_LOG2 30u
+static inline unsigned qv__nd_seg_log2(const nd_chunk_ent *ce) {
+  return (ce->flags & ND_CHUNK_SEG_MASK) >> ND_CHUNK_SEG_SHIFT;
+}
+/* Segments of a block (1 when it is not segmented). */
+static inline uint64_t qv__nd_seg_count(const nd_chunk_ent *ce) {
+  unsigned s = qv__nd_seg_log2(ce);
+  return s ? ((ce->raw_len - 1) >> s) + 1 : 1;
+}
+/* The segment size log2 a writer with segments of 2^seg_log2 bytes (0: never) uses for a chunk
+ * of raw_len bytes: 0 unless it makes two segments or more. */
+static inline unsigned qv__nd_seg_for(unsigned seg_log2, uint64_t raw_len) {
+  return seg_log2 && raw_len > ((uint64_t)1 << seg_log2) ? seg_log2 : 0;
+}
+/* Capacity qv__nd_block_encode needs (0 + err: unknown codec or too large). */
+size_t qv__nd_block_bound(uint32_t codec, unsigned seg_log2, size_t raw_len, qv_error *err);
+/* Encodes raw chunk bytes as a block with `codec` (segments of 2^seg_log2 bytes when seg_log2 is
+ * not 0; see qv__nd_seg_for) into dst: sets ent->codec (none when the chunk does not compress),
+ * the segment bits of ent->flags, ent->stored_len and ent->hash, and *blk to the block — dst,
+ * or raw itself when it is stored plain. */
+qv_status qv__nd_block_encode(uint32_t codec, int level, unsigned seg_log2, const uint8_t *raw,
+                              size_t raw_len, uint8_t *dst, size_t cap, nd_chunk_ent *ent,
+                              const uint8_t **blk, qv_error *err);
+/* Where the segments of block blk (stored_len bytes, as described by ce) lie: offs[i] is the
+ * offset of segment i's stored bytes, offs[n] = stored_len (n = qv__nd_seg_count). Checks the
+ * segment table of a compressed block (QV_E_CORRUPT). */
+qv_status qv__nd_seg_offsets(const nd_chunk_ent *ce, const uint8_t *blk, uint64_t *offs,
+                             qv_error *err);
+/* The checksum of a stored block (checks its segment table first). */
+qv_status qv__nd_block_hash(const nd_chunk_ent *ce, const uint8_t *blk, uint64_t *out,
+                            qv_error *err);
+/* Decodes a stored block into dst (raw_len bytes), one segment after another. */
+qv_status qv__nd_block_decode(const nd_chunk_ent *ce, const uint8_t *blk, uint8_t *dst,
+                              qv_error *err);
 /* "P/layer-%020llu.qnd" into buf. */
 void qv__nd_layer_name(char *buf, size_t cap, const char *path, uint64_t seq);
 /* Parses the layer number out of an object name under P/; false when not a layer name. */

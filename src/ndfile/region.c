@@ -1,5 +1,6 @@
 /* region.c — ndfile chunk access (checked, decoded, cached or straight into the output) and
  * region reads and writes of fixed-width and variable-length arrays (docs/spec/ndfile.md §5). */
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -20,7 +21,7 @@ static qv_status pchunk_decode(qv_nd_file *f, const nd_pchunk *pc, uint8_t **out
   size_t rawn = (size_t)pc->ent.raw_len;
   uint8_t *raw = qv__nd_raw_alloc(f->alloc, rawn);
   if (!raw) return qv__nomem(err, "chunk", rawn);
-  qv_status s = qv__nd_decode(pc->ent.codec, pc->raw, pc->len, raw, rawn, err);
+  qv_status s = qv__nd_block_decode(&pc->ent, pc->raw, raw, err);
   if (s < 0) {
     qv__nd_raw_free(f->alloc, raw, rawn);
     return s;
@@ -31,16 +32,18 @@ static qv_status pchunk_decode(qv_nd_file *f, const nd_pchunk *pc, uint8_t **out
 
 qv_status qv__nd_spill_read(qv_nd_file *f, const nd_meta *m, const nd_pchunk *pc, uint8_t *dst,
                             bool stored, qv_error *err) {
-  size_t sl = (size_t)pc->ent.stored_len, rawn = (size_t)pc->ent.raw_len, cap = 0;
+  size_t sl = (size_t)pc->ent.stored_len, cap = 0;
   bool plain = stored || pc->ent.codec == QV_ND_CODEC_NONE;
   uint8_t *sbuf = plain ? dst : qv__nd_pool_get(f, sl, &cap);
   if (!sbuf) return qv__nomem(err, "chunk block", sl);
   char cs[200];
   qv_status s = f->spill ? f->store->writer_read_at(f->spill, pc->ent.offset, sbuf, sl, err)
                          : qv_error_set(err, QV_E_STATE, "the unflushed layer is gone");
-  if (s == QV_OK && qv__nd_hash(sbuf, sl) != pc->ent.hash)
+  uint64_t hash = 0;
+  if (s == QV_OK) s = qv__nd_block_hash(&pc->ent, sbuf, &hash, err);
+  if (s == QV_OK && hash != pc->ent.hash)
     s = qv_error_set_at(err, QV_E_CORRUPT, (int64_t)pc->ent.offset, "checksum mismatch");
-  if (s == QV_OK && !plain) s = qv__nd_decode(pc->ent.codec, sbuf, sl, dst, rawn, err);
+  if (s == QV_OK && !plain) s = qv__nd_block_decode(&pc->ent, sbuf, dst, err);
   if (s < 0) {
     qv__nd_coord_str(m, pc->chunk, cs, sizeof cs);
     qv_error_prefix(err, "unflushed block of '%s' chunk %s (read back from the store): ", m->name, cs);
@@ -73,12 +76,120 @@ static void copy_hash(nd_hasher *h, uint8_t *dst, const uint8_t *src, size_t n) 
   }
 }
 
+/* A hasher for the stored bytes of plain block ce, fed in order (parts of a segmented one). */
+static void plain_hasher(nd_hasher *h, const nd_chunk_ent *ce) {
+  unsigned sl = qv__nd_seg_count(ce) > 1 ? qv__nd_seg_log2(ce) : 0;
+  qv__nd_hasher_init_parts(h, sl ? (uint64_t)1 << sl : 0);
+}
+
+/* ---- segmented blocks: checked and decoded by several threads (spec §5a) ---- */
+
+typedef struct segrun {
+  const nd_chunk_ent *ce;
+  const uint8_t *blk;   /* the stored block (in a mapping or a buffer) */
+  uint8_t *dst;         /* the decoded chunk, or NULL: checksums only */
+  bool decode_only;     /* second pass of a user codec: the checksums were checked already */
+  const uint64_t *offs; /* n + 1 segment offsets in blk */
+  uint64_t *dig;        /* the parts' checksums (a compressed block's table first) */
+  size_t seg;
+  atomic_bool bad; /* a segment did not decode */
+} segrun;
+
+static void seg_item(void *vc, size_t i) {
+  segrun *r = vc;
+  const uint8_t *p = r->blk + r->offs[i];
+  size_t len = (size_t)(r->offs[i + 1] - r->offs[i]), off = i * r->seg;
+  size_t raw = (size_t)r->ce->raw_len, want = raw - off < r->seg ? raw - off : r->seg;
+  if (r->ce->codec == QV_ND_CODEC_NONE) {
+    if (!r->dst || r->dst + off == p) {
+      r->dig[i] = qv__nd_hash(p, len);
+    } else {
+      nd_hasher h;
+      qv__nd_hasher_init(&h);
+      copy_hash(&h, r->dst + off, p, len);
+      r->dig[i] = qv__nd_hasher_digest(&h);
+    }
+    return;
+  }
+  if (!r->decode_only) r->dig[i + 1] = qv__nd_hash(p, len);
+  if (r->dst && qv__nd_decode(r->ce->codec, p, len, r->dst + off, want, NULL) < 0)
+    atomic_store(&r->bad, true);
+}
+
+/* Checks the checksum of segmented block blk (stored bytes of ce) and, when dst is not NULL,
+ * decodes it into dst (raw_len bytes; blk itself for a plain block read in place), segment by
+ * segment on the file's crew: each segment is checksummed and then copied or decoded while it
+ * is in cache. lz4 and zstd decode safely whatever the input, so a segment is decoded along
+ * with its checksum and a mismatch reported afterwards; a user codec's segments are decoded
+ * only after the whole block checked out. QV_E_CORRUPT "checksum mismatch" (at the block's
+ * offset) or the decoder's error. */
+static qv_status check_segments(qv_nd_file *f, const nd_chunk_ent *ce, const uint8_t *blk,
+                                uint8_t *dst, qv_error *err) {
+  uint64_t n = qv__nd_seg_count(ce), stackv[2 * 65], *offs = stackv;
+  size_t need = (size_t)(2 * n + 2) * 8;
+  if (n > 64) {
+    offs = qv_mem_alloc(f->alloc, need, 0);
+    if (!offs) return qv__nomem(err, "segment offsets", need);
+  }
+  segrun r = {ce, blk, NULL, false, offs, offs + n + 1, (size_t)1 << qv__nd_seg_log2(ce), false};
+  bool builtin = ce->codec <= QV_ND_CODEC_ZSTD;
+  qv_status s = qv__nd_seg_offsets(ce, blk, offs, err);
+  unsigned t = qv__nd_seg_threads(f, ce->raw_len);
+  if (s == QV_OK) {
+    bool plain = ce->codec == QV_ND_CODEC_NONE;
+    if (!plain) r.dig[0] = qv__nd_hash(blk, (size_t)offs[0]); /* the table */
+    r.dst = builtin ? dst : NULL;
+    qv__nd_crew_run(f, t, (size_t)n, seg_item, &r);
+    if (qv__nd_hash_combine(r.dig, (size_t)(plain ? n : n + 1)) != ce->hash)
+      s = qv_error_set_at(err, QV_E_CORRUPT, (int64_t)ce->offset, "checksum mismatch");
+  }
+  if (s == QV_OK && dst && !builtin) {
+    r.dst = dst;
+    r.decode_only = true;
+    qv__nd_crew_run(f, t, (size_t)n, seg_item, &r);
+  }
+  if (s == QV_OK && atomic_load(&r.bad)) /* again, one segment after another, for the error */
+    s = qv__nd_block_decode(ce, blk, dst, err);
+  if (s == QV_OK && atomic_load(&r.bad))
+    s = qv_error_set(err, QV_E_CORRUPT, "a segment decoded differently on a second attempt");
+  if (offs != stackv) qv_mem_free(f->alloc, offs, need, 0);
+  return s;
+}
+
+/* fetch_block for a segmented block. */
+static qv_status fetch_segmented(qv_nd_file *f, const nd_layer *L, const nd_chunk_ent *ce,
+                                 uint8_t *dst, qv_error *err) {
+  size_t stored = (size_t)ce->stored_len, cap = 0;
+  if (L->map) return check_segments(f, ce, L->map + ce->offset, dst, err);
+  bool plain = ce->codec == QV_ND_CODEC_NONE;
+  uint8_t *sbuf = plain ? dst : qv__nd_pool_get(f, stored, &cap);
+  if (!sbuf) return qv__nomem(err, "chunk block", stored);
+  qv_status s = f->store->read_at(f->store, L->path, ce->offset, sbuf, stored, err);
+  if (s == QV_OK) s = check_segments(f, ce, sbuf, dst, err);
+  if (!plain) qv__nd_pool_put(f, sbuf, cap);
+  return s;
+}
+
 /* Reads block `ce` of layer L, checks its checksum, and decodes it into dst (exactly raw_len
  * bytes; also checks the value lengths of string/binary chunks). A mapped layer is read from
  * its mapping: a plain block copied and checksummed in one pass, a compressed one checksummed
  * and decoded in place. */
 static qv_status fetch_block(qv_nd_file *f, const nd_layer *L, const nd_meta *m,
                              const nd_chunk_ent *ce, uint8_t *dst, qv_error *err) {
+  if (qv__nd_seg_count(ce) > 1) {
+    qv_status s = fetch_segmented(f, L, ce, dst, err);
+    if (s == QV_OK && qv__nd_type_var(m->dtype)) {
+      uint64_t org[QV_ND_MAX_RANK], ext[QV_ND_MAX_RANK];
+      if (check_var_raw(dst, (size_t)ce->raw_len, qv__nd_chunk_extent(m, ce->chunk, org, ext)) < 0)
+        s = qv_error_set(err, QV_E_CORRUPT, "value lengths do not add up");
+    }
+    if (s < 0) {
+      char cs[200];
+      qv__nd_coord_str(m, ce->chunk, cs, sizeof cs);
+      qv_error_prefix(err, "layer %llu block of '%s' chunk %s: ", (unsigned long long)L->seq, m->name, cs);
+    }
+    return s;
+  }
   char cs[200];
   size_t stored = (size_t)ce->stored_len, rawn = (size_t)ce->raw_len, scap = 0;
   uint8_t *sbuf = dst;       /* where read_at puts the block (dst when it is plain) */
@@ -315,8 +426,14 @@ typedef struct par {
   qv_error err;
 } par;
 
-static void *par_worker(void *vp) {
-  par *p = vp;
+static void *par_loop(par *p);
+
+static void *par_worker(void *vp) { /* a started thread */
+  qv__nd_parallel_set(true);
+  return par_loop(vp);
+}
+
+static void *par_loop(par *p) {
   nd_scratch sc = {NULL, NULL, 0, 0};
   for (;;) {
     pthread_mutex_lock(&p->mu);
@@ -349,7 +466,9 @@ static qv_status run_parallel(const qv_nd_file *f, unsigned t, size_t n, item_fn
   unsigned started = 0;
   if (t > n) t = (unsigned)n;
   while (started + 1 < t && pthread_create(&th[started], NULL, par_worker, &p) == 0) started++;
-  par_worker(&p);
+  bool was = qv__nd_parallel_set(started > 0);
+  par_loop(&p);
+  qv__nd_parallel_set(was);
   for (unsigned i = 0; i < started; i++) pthread_join(th[i], NULL);
   pthread_mutex_destroy(&p.mu);
   if (p.status < 0 && err) *err = p.err;
@@ -493,12 +612,19 @@ static qv_status scatter_block(rctx *x, const nd_layer *L, const nd_chunk_ent *c
   if (L->map) { /* copy the runs out of the mapping, checksumming each piece as it is copied */
     const uint8_t *src = L->map + ce->offset;
     nd_hasher h;
-    qv__nd_hasher_init(&h);
+    plain_hasher(&h, ce);
     for (uint64_t i = 0; i < runs; i++, src += run_bytes) copy_hash(&h, iov[i].base, src, run_bytes);
     hash = qv__nd_hasher_digest(&h);
   } else {
     s = x->f->store->read_atv(x->f->store, L->path, ce->offset, iov, (size_t)runs, err);
-    if (s == QV_OK) hash = qv__nd_hash_runs(iov, (size_t)runs);
+    if (s == QV_OK && qv__nd_seg_count(ce) > 1) {
+      nd_hasher h;
+      plain_hasher(&h, ce);
+      for (uint64_t i = 0; i < runs; i++) qv__nd_hasher_update(&h, iov[i].base, iov[i].len);
+      hash = qv__nd_hasher_digest(&h);
+    } else if (s == QV_OK) {
+      hash = qv__nd_hash_runs(iov, (size_t)runs);
+    }
   }
   if (s == QV_OK && hash != ce->hash) {
     char cs[200];
@@ -528,7 +654,7 @@ static qv_status stream_mapped(rctx *x, const nd_layer *L, const nd_chunk_ent *c
   for (uint32_t k = 1; k < R; k++) row *= (size_t)ext[k];
   uint64_t rows = ext[0], band = row < ND_MAP_PIECE ? ND_MAP_PIECE / row : 1;
   nd_hasher h;
-  qv__nd_hasher_init(&h);
+  plain_hasher(&h, ce);
   for (uint64_t b0 = 0; b0 < rows; b0 += band) {
     uint64_t b1 = rows - b0 < band ? rows : b0 + band;
     const uint8_t *p = blk + b0 * row;
@@ -660,7 +786,14 @@ qv_status qv__nd_chunk_view(qv_nd_file *f, const char *name, const uint64_t *sta
   if (s == QV_OK && (!ce || !L->map || ce->codec != QV_ND_CODEC_NONE ||
                      (uintptr_t)(L->map + ce->offset) % m->width != 0))
     s = QV_E_UNSUPPORTED;
-  if (s == QV_OK && qv__nd_hash(L->map + ce->offset, (size_t)ce->stored_len) != ce->hash) {
+  if (s == QV_OK && qv__nd_seg_count(ce) > 1) {
+    s = check_segments(f, ce, L->map + ce->offset, NULL, err);
+    if (s < 0) {
+      char cs[200];
+      qv__nd_coord_str(m, ce->chunk, cs, sizeof cs);
+      qv_error_prefix(err, "layer %llu block of '%s' chunk %s: ", (unsigned long long)L->seq, m->name, cs);
+    }
+  } else if (s == QV_OK && qv__nd_hash(L->map + ce->offset, (size_t)ce->stored_len) != ce->hash) {
     char cs[200];
     qv__nd_coord_str(m, ce->chunk, cs, sizeof cs);
     s = qv_error_set_at(err, QV_E_CORRUPT, (int64_t)ce->offset,
@@ -894,8 +1027,9 @@ static qv_status stage_direct(rctx *x, wstage *st, const uint64_t *src_start, co
   uint64_t istr[QV_ND_MAX_RANK], idx[QV_ND_MAX_RANK] = {0};
   istr[R - 1] = 1;
   for (uint32_t k = R - 1; k-- > 0;) istr[k] = istr[k + 1] * x->shape[k + 1];
+  unsigned sl = qv__nd_seg_for(f->seg_log2, rawn);
   nd_hasher h;
-  qv__nd_hasher_init(&h);
+  qv__nd_hasher_init_parts(&h, sl ? (uint64_t)1 << sl : 0);
   nd_chunk_ent seg;
   for (uint64_t i = 0; i < runs; i++) {
     uint64_t off = 0;
@@ -915,6 +1049,7 @@ static qv_status stage_direct(rctx *x, wstage *st, const uint64_t *src_start, co
   st->ent.raw_len = rawn;
   st->ent.stored_len = rawn;
   st->ent.codec = QV_ND_CODEC_NONE;
+  st->ent.flags |= sl << ND_CHUNK_SEG_SHIFT;
   st->ent.hash = qv__nd_hasher_digest(&h);
   qv_status s = spill_blockv(f, st, iov, (size_t)runs, rawn);
   qv_mem_free(f->alloc, iov, (size_t)runs * sizeof *iov, 0);
@@ -939,21 +1074,13 @@ static qv_status encode_chunk(qv_nd_file *f, uint8_t **encbuf, size_t *ecap, con
                               wstage *st, const uint8_t *raw, size_t rawn, qv_error *err) {
   nd_chunk_ent *ent = &st->ent;
   ent->chunk = st->chunk;
-  ent->raw_len = rawn;
-  ent->codec = m->codec;
-  size_t bound = qv__nd_codec_bound(m->codec, rawn, err);
+  unsigned sl = qv__nd_seg_for(f->seg_log2, rawn);
+  size_t bound = qv__nd_block_bound(m->codec, sl, rawn, err);
   if (!bound) return err ? err->code : QV_E_INVALID;
   QV_TRY(scratch(f, encbuf, ecap, bound, err));
-  size_t blen;
-  QV_TRY(qv__nd_encode(m->codec, m->level, raw, rawn, *encbuf, *ecap, &blen, err));
-  const uint8_t *src = *encbuf;
-  if (blen >= rawn) { /* incompressible: store it plain */
-    src = raw;
-    blen = rawn;
-    ent->codec = QV_ND_CODEC_NONE;
-  }
-  ent->stored_len = blen;
-  ent->hash = qv__nd_hash(src, blen);
+  const uint8_t *src;
+  QV_TRY(qv__nd_block_encode(m->codec, m->level, sl, raw, rawn, *encbuf, *ecap, ent, &src, err));
+  size_t blen = (size_t)ent->stored_len;
   if (blen >= ND_SPILL_MIN && spill_possible(f) && spill_block(f, st, src, blen) == QV_OK) return QV_OK;
   return stage_copy(f, st, src, blen, err);
 }
@@ -987,13 +1114,15 @@ static qv_status stage_encode(wctx *w, wstage *st, uint8_t **gather, size_t *gca
       b = qv__nd_raw_alloc(f->alloc, rawn);
       if (!b) return qv__nomem(err, "chunk", rawn);
     }
+    unsigned sl = qv__nd_seg_for(f->seg_log2, rawn);
     nd_hasher h;
-    qv__nd_hasher_init(&h);
+    qv__nd_hasher_init_parts(&h, sl ? (uint64_t)1 << sl : 0);
     gather_band(m, x->in, x->shape, src_start, b, ext, &st->ent, &h);
     st->ent.chunk = st->chunk;
     st->ent.raw_len = rawn;
     st->ent.stored_len = rawn;
     st->ent.codec = QV_ND_CODEC_NONE;
+    st->ent.flags |= sl << ND_CHUNK_SEG_SHIFT;
     st->ent.hash = qv__nd_hasher_digest(&h);
     if (!spill) {
       st->enc = b;

@@ -61,6 +61,17 @@ sys.exit(0 if p.shape == (10, 10) and (p == t[:10, :10]).all() else 1)" || fail 
   ok "$Q nd get data.nd temperature --threads 1 -o t1.npy"
   cmp -s t1.npy t2.npy || fail "--threads 1 and --threads 2 read different bytes"
   bad "$Q nd get data.nd temperature --threads 65" 2 "--threads: '65' is not a number from 0 to 64"
+  # chunks of 40,000 bytes in segments of 4 KiB (10 per chunk), read back by numpy
+  ok "$Q nd create seg.nd"
+  ok "$Q nd put seg.nd t t.npy --chunks 100,100 --codec lz4 --segment 4096"
+  ok "$Q nd put seg.nd u t.npy --chunks 100,100 --codec lz4 --segment off"
+  ok "$Q nd get seg.nd t --threads 2 -o tseg.npy"
+  ok "$Q nd verify seg.nd"
+  /usr/bin/python3 -c "
+import numpy as np, sys
+sys.exit(0 if (np.load('tseg.npy') == np.load('t.npy')).all() else 1)" || fail "segmented array differs from t.npy"
+  bad "$Q nd put seg.nd v t.npy --segment 1000" 1 "segment_bytes 1000 is not a power of two"
+  bad "$Q nd get seg.nd t --segment 4k" 2 "--segment: '4k' is not a number of bytes or 'off'"
   /usr/bin/python3 -c "
 import numpy as np, sys
 sys.exit(0 if (np.load('cube.npy') == np.arange(24).reshape(2,3,4)).all() else 1)" || fail "cube round trip"

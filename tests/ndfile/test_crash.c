@@ -17,10 +17,15 @@ static void big_chunk(float *v, float base) {
   for (int i = 0; i < 128 * 128; i++) v[i] = base + (float)i;
 }
 
+/* The writer's segment_bytes (0: default, so these small chunks are single frames). */
+static size_t g_seg;
+
 /* A file with two layers of content (plus the create layer). */
 static qv_status setup(qv_nd_store *st, qv_nd_file **out) {
   qv_nd_file *f;
-  QV_TRY(qv_nd_create(st, "c.nd", NULL, &f, NULL));
+  qv_nd_options o = qv_nd_options_default();
+  o.segment_bytes = g_seg;
+  QV_TRY(qv_nd_create(st, "c.nd", &o, &f, NULL));
   int16_t v[99];
   for (int i = 0; i < 99; i++) v[i] = (int16_t)(i * 3);
   qv_status s;
@@ -170,6 +175,14 @@ static void test_crash_while_streaming_chunks(void) {
   crash_each_op(0, 1);
   crash_each_op(0, 2);
   crash_each_op(1, 2);
+}
+
+/* The same with the chunks of "big" (64 KiB) written as 16 segments of 4 KiB (spec §5a). */
+static void test_crash_with_segmented_chunks(void) {
+  g_seg = 4096;
+  crash_each_op(0, 2);
+  crash_each_op(1, 2);
+  g_seg = 0;
 }
 
 /* ---- corruption ---- */
@@ -407,5 +420,5 @@ static void test_hostile_footers(void) {
 }
 
 QV_TEST_MAIN(QV_CASE(test_crash_during_flush), QV_CASE(test_crash_during_compact),
-             QV_CASE(test_crash_while_streaming_chunks),
+             QV_CASE(test_crash_while_streaming_chunks), QV_CASE(test_crash_with_segmented_chunks),
              QV_CASE(test_every_flipped_byte_is_detected), QV_CASE(test_hostile_footers))

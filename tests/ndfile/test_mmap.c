@@ -91,7 +91,8 @@ static void read_cmp(qv_nd_file *fm, qv_nd_file *fr, const char *name, size_t w,
   free(gr);
 }
 
-static void test_every_dtype_and_codec(void) {
+/* seg: the writer's segment_bytes (0: default — these chunks are then single frames) */
+static void every_dtype_and_codec(size_t seg) {
   make_dir();
   qv_nd_store *sm, *sr;
   open_stores(&sm, &sr);
@@ -102,7 +103,9 @@ static void test_every_dtype_and_codec(void) {
   uint8_t **full = calloc(na, sizeof *full);
   qv_nd_file *f;
   qv_error err;
-  QV_REQUIRE_OK_E(qv_nd_create(sm, "r.nd", NULL, &f, &err), &err);
+  qv_nd_options wo = qv_nd_options_default();
+  wo.segment_bytes = seg;
+  QV_REQUIRE_OK_E(qv_nd_create(sm, "r.nd", &wo, &f, &err), &err);
   for (int pass = 0; pass < 2; pass++) { /* layer 1: everything; layer 2: an update */
     for (size_t t = 0; t < NFIXED; t++) {
       for (size_t c = 0; c < 3; c++) {
@@ -149,6 +152,19 @@ static void test_every_dtype_and_codec(void) {
     QV_CHECK_UINT_EQ(fm->n_layers, 3); /* create, then two flushes */
     check_mapped(fm, true);
     check_mapped(fr, false);
+    size_t segmented = 0, blocks = 0; /* the writer's choice shows in the chunk entries */
+    for (size_t l = 0; l < fm->n_layers; l++)
+      for (size_t e = 0; e < fm->layers[l].n_entries; e++)
+        for (uint64_t k = 0; k < fm->layers[l].entries[e].n_chunks; k++) {
+          const nd_chunk_ent *ce = &fm->layers[l].entries[e].chunks[k];
+          blocks++;
+          segmented += qv__nd_seg_log2(ce) != 0;
+          if (qv__nd_seg_log2(ce) != (seg && ce->raw_len > seg ? 12u : 0u))
+            QV__FAIL("chunk entry with raw_len %llu has segment bits %u (segment_bytes %zu)",
+                     (unsigned long long)ce->raw_len, qv__nd_seg_log2(ce), seg);
+        }
+    QV_CHECK(blocks > 100);
+    if (seg) QV_CHECK(segmented > blocks / 2);
     for (size_t t = 0; t < NFIXED; t++) {
       for (size_t c = 0; c < 3; c++) {
         size_t w = qv_nd_dtype_width((qv_nd_dtype){fixed_types[t], 0}), a = t * 3 + c;
@@ -183,6 +199,11 @@ static void test_every_dtype_and_codec(void) {
   qv_nd_store_close(sr);
   remove_dir();
 }
+
+static void test_every_dtype_and_codec(void) { every_dtype_and_codec(0); }
+
+/* the same with chunks stored in segments of 4 KiB (spec §5a): 2 to 20 per chunk */
+static void test_every_dtype_and_codec_segmented(void) { every_dtype_and_codec(4096); }
 
 /* blocks larger than the piece size the mapped copy works in */
 static void test_large_blocks(void) {
@@ -521,6 +542,6 @@ static void test_store_map_contract(void) {
   remove_dir();
 }
 
-QV_TEST_MAIN(QV_CASE(test_every_dtype_and_codec), QV_CASE(test_large_blocks),
+QV_TEST_MAIN(QV_CASE(test_every_dtype_and_codec), QV_CASE(test_every_dtype_and_codec_segmented), QV_CASE(test_large_blocks),
              QV_CASE(test_corruption_through_the_mapping), QV_CASE(test_compaction_from_mappings),
              QV_CASE(test_store_map_contract))

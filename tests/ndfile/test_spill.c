@@ -428,7 +428,7 @@ static void test_stale_temporaries_removed(void) {
 /* Random operations (whole-chunk and partial writes, deletes and redefinitions, flushes,
  * compactions, reopens) on a streaming file and on a reference that never streams: every read
  * and the final state agree. */
-static void random_ops(uint64_t seed, unsigned threads, const char *posix_dir) {
+static void random_ops(uint64_t seed, unsigned threads, const char *posix_dir, size_t seg) {
   static const uint64_t ashp[2] = {256, 384}, achk[2] = {128, 128}; /* 64 KiB chunks */
   static const uint64_t bshp[2] = {64, 1024}, bchk[2] = {16, 512};  /* rows of 2 KiB: written in place */
   const char *names[2] = {"a", "b"};
@@ -440,9 +440,12 @@ static void random_ops(uint64_t seed, unsigned threads, const char *posix_dir) {
   qv_nd_options o = qv_nd_options_default();
   o.threads = threads;
   o.max_pending_bytes = 1 << 20;
+  qv_nd_options oref = o; /* the reference never segments its chunks (spec §5a) */
+  oref.segment_bytes = QV_ND_SEGMENTS_OFF;
+  o.segment_bytes = seg;
   qv_nd_file *f, *g;
   QV_REQUIRE_OK(qv_nd_create(st, "s.nd", &o, &f, NULL));
-  QV_REQUIRE_OK(qv_nd_create(ref, "s.nd", &o, &g, NULL));
+  QV_REQUIRE_OK(qv_nd_create(ref, "s.nd", &oref, &g, NULL));
   for (int i = 0; i < 2; i++) {
     QV_REQUIRE_OK(nd_define(f, names[i], (qv_nd_dtype){QV_ND_FLOAT32, 0}, 2, shps[i], chks[i], 0, NULL));
     QV_REQUIRE_OK(nd_define(g, names[i], (qv_nd_dtype){QV_ND_FLOAT32, 0}, 2, shps[i], chks[i], 0, NULL));
@@ -492,7 +495,7 @@ static void random_ops(uint64_t seed, unsigned threads, const char *posix_dir) {
       qv_nd_close(f);
       qv_nd_close(g);
       QV_REQUIRE_OK(qv_nd_open(st, "s.nd", &o, &f, NULL));
-      QV_REQUIRE_OK(qv_nd_open(ref, "s.nd", &o, &g, NULL));
+      QV_REQUIRE_OK(qv_nd_open(ref, "s.nd", &oref, &g, NULL));
     } else { /* read the same region from both */
       for (int d = 0; d < 2; d++) {
         start[d] = nd_rand(&x) % sh[d];
@@ -524,8 +527,9 @@ static void test_random_ops_match_reference(void) {
   QV_REQUIRE(mkdtemp(dir) != NULL);
   char cmd[64];
   snprintf(cmd, sizeof cmd, "rm -rf '%s'/*", dir);
-  for (uint64_t seed = 1; seed <= 8; seed++) { /* memory-backed and posix, 1 and 2 threads */
-    random_ops(seed * 7919, seed % 2 ? 1 : 2, seed > 4 ? dir : NULL);
+  for (uint64_t seed = 1; seed <= 8; seed++) { /* memory-backed and posix, 1 and 2 threads,
+                                                  chunks in segments of 4 KiB or whole */
+    random_ops(seed * 7919, seed % 2 ? 1 : 2, seed > 4 ? dir : NULL, seed % 4 >= 2 ? 4096 : 0);
     QV_CHECK(system(cmd) == 0);
   }
   snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);

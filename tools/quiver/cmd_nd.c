@@ -44,7 +44,10 @@ extern const qv_cli_command qv_cli_cmd_nd;
   "  --codec none|lz4|zstd[:LEVEL]       chunk compression (default none)\n"                    \
   "  --as-of N                           read the state as of layer N (time travel)\n"          \
   "  --threads N                         threads for big reads and writes (default 0: every\n"  \
-  "                                      online CPU, at most 8, for 8 MiB or more; 1: none)\n\n" \
+  "                                      online CPU, at most 8, for 8 MiB or more; 1: none)\n"   \
+  "  --segment BYTES|off                 write chunks larger than BYTES (a power of two, 4096\n" \
+  "                                      to 1 GiB; default 2 MiB) as segments checked and\n"    \
+  "                                      decoded by several threads; off: as one frame\n\n"     \
   "examples:\n"                                                                                 \
   "  quiver nd create data.nd\n"                                                                \
   "  quiver nd put data.nd temperature t.npy --chunks 256,256 --codec zstd\n"                   \
@@ -58,6 +61,8 @@ typedef struct opts {
   const char *chunks, *codec, *start, *shape, *out, *dims, *dtype, *fill, *values, *type, *del;
   uint64_t as_of;
   long threads; /* -1: the library's default (automatic) */
+  const char *segment;
+  size_t segment_bytes; /* of --segment (QV_ND_SEGMENTS_OFF for off) */
 } opts;
 
 static int parse_opts(int argc, char **argv, opts *o) {
@@ -77,6 +82,7 @@ static int parse_opts(int argc, char **argv, opts *o) {
     else if (strcmp(a, "--values") == 0) slot = &o->values;
     else if (strcmp(a, "--type") == 0) slot = &o->type;
     else if (strcmp(a, "--delete") == 0) slot = &o->del;
+    else if (strcmp(a, "--segment") == 0) slot = &o->segment;
     else if (strcmp(a, "--as-of") == 0) {
       if (i + 1 >= argc) return qv_cli_usage(&qv_cli_cmd_nd, "--as-of needs a layer number");
       char *e;
@@ -99,6 +105,16 @@ static int parse_opts(int argc, char **argv, opts *o) {
     }
     if (i + 1 >= argc) return qv_cli_usage(&qv_cli_cmd_nd, "%s needs a value", a);
     *slot = argv[++i];
+  }
+  if (o->segment && strcmp(o->segment, "off") == 0) {
+    o->segment_bytes = QV_ND_SEGMENTS_OFF;
+  } else if (o->segment) { /* the library checks that it is a power of two in range */
+    char *e;
+    errno = 0;
+    unsigned long long v = strtoull(o->segment, &e, 10);
+    if (errno || *e || e == o->segment || o->segment[0] < '0' || o->segment[0] > '9' || v == 0 || v > SIZE_MAX)
+      return qv_cli_usage(&qv_cli_cmd_nd, "--segment: '%s' is not a number of bytes or 'off'", o->segment);
+    o->segment_bytes = (size_t)v;
   }
   return 0;
 }
@@ -146,6 +162,7 @@ static int open_file(const opts *o, bool writable, qv_nd_store **st, qv_nd_file 
   op.as_of_layer = o->as_of;
   op.read_only = !writable;
   if (o->threads >= 0) op.threads = (unsigned)o->threads;
+  if (o->segment) op.segment_bytes = o->segment_bytes;
   qv_error err;
   if (qv_nd_open(*st, name, &op, f, &err) != QV_OK) {
     qv_nd_store_close(*st);
