@@ -38,7 +38,7 @@ static uint64_t parts_hash(const nd_chunk_ent *ce, const uint8_t *blk, const uin
 
 qv_status qv__nd_block_encode(uint32_t codec, int level, unsigned seg_log2, const uint8_t *raw,
                               size_t raw_len, uint8_t *dst, size_t cap, nd_chunk_ent *ent,
-                              const uint8_t **blk, qv_error *err) {
+                              const uint8_t **blk, const qv_allocator *a, qv_error *err) {
   ent->flags &= ~ND_CHUNK_SEG_MASK;
   ent->raw_len = raw_len;
   ent->codec = codec;
@@ -72,7 +72,7 @@ qv_status qv__nd_block_encode(uint32_t codec, int level, unsigned seg_log2, cons
     ent->hash = qv__nd_hash(out, blen);
     return QV_OK;
   }
-  return qv__nd_block_hash(ent, out, &ent->hash, err);
+  return qv__nd_block_hash(ent, out, &ent->hash, a, err);
 }
 
 qv_status qv__nd_seg_offsets(const nd_chunk_ent *ce, const uint8_t *blk, uint64_t *offs,
@@ -106,7 +106,7 @@ qv_status qv__nd_seg_offsets(const nd_chunk_ent *ce, const uint8_t *blk, uint64_
 #define ND_SEG_STACK 64
 
 qv_status qv__nd_block_hash(const nd_chunk_ent *ce, const uint8_t *blk, uint64_t *out,
-                            qv_error *err) {
+                            const qv_allocator *a, qv_error *err) {
   uint64_t n = qv__nd_seg_count(ce);
   if (n == 1) {
     *out = qv__nd_hash(blk, (size_t)ce->stored_len);
@@ -121,12 +121,12 @@ qv_status qv__nd_block_hash(const nd_chunk_ent *ce, const uint8_t *blk, uint64_t
   }
   uint64_t stackv[ND_SEG_STACK + 1], *offs = stackv;
   if (n > ND_SEG_STACK) {
-    offs = qv_mem_alloc(NULL, (size_t)(n + 1) * 8, 0);
+    offs = qv_mem_alloc(a, (size_t)(n + 1) * 8, 0);
     if (!offs) return qv__nomem(err, "segment offsets", (size_t)(n + 1) * 8);
   }
   qv_status s = qv__nd_seg_offsets(ce, blk, offs, err);
   if (s == QV_OK) *out = parts_hash(ce, blk, offs, n);
-  if (offs != stackv) qv_mem_free(NULL, offs, (size_t)(n + 1) * 8, 0);
+  if (offs != stackv) qv_mem_free(a, offs, (size_t)(n + 1) * 8, 0);
   return s;
 }
 

@@ -1,6 +1,8 @@
 /* hash.c — the ndfile checksum (XXH3-64, seed 0; docs/spec/ndfile.md §1). On x86-64 CPUs with
  * AVX2 an inlined AVX2 build of XXH3 is used (same result, about twice the speed of the
  * distribution's generic build); elsewhere libxxhash's XXH3_64bits. */
+#include <stdatomic.h>
+
 #include "ndfile/nd_int.h"
 
 #if defined(__x86_64__) && (defined(__clang__) || defined(__GNUC__))
@@ -94,8 +96,12 @@ static uint64_t flat_digest(nd_hasher *h) {
 
 uint64_t qv__nd_hash(const void *p, size_t n) {
 #ifdef ND_HASH_AVX2
-  static int have = -1; /* benign race: every thread computes the same value */
-  if (have < 0) have = __builtin_cpu_supports("avx2") ? 1 : 0;
+  static _Atomic int have_avx2 = -1; /* every thread computes the same value */
+  int have = atomic_load_explicit(&have_avx2, memory_order_relaxed);
+  if (have < 0) {
+    have = __builtin_cpu_supports("avx2") ? 1 : 0;
+    atomic_store_explicit(&have_avx2, have, memory_order_relaxed);
+  }
   if (have) return hash_avx2(p, n);
 #endif
   return qv__nd_hash_generic(p, n);

@@ -40,7 +40,7 @@ qv_status qv__nd_spill_read(qv_nd_file *f, const nd_meta *m, const nd_pchunk *pc
   qv_status s = f->spill ? f->store->writer_read_at(f->spill, pc->ent.offset, sbuf, sl, err)
                          : qv_error_set(err, QV_E_STATE, "the unflushed layer is gone");
   uint64_t hash = 0;
-  if (s == QV_OK) s = qv__nd_block_hash(&pc->ent, sbuf, &hash, err);
+  if (s == QV_OK) s = qv__nd_block_hash(&pc->ent, sbuf, &hash, f->alloc, err);
   if (s == QV_OK && hash != pc->ent.hash)
     s = qv_error_set_at(err, QV_E_CORRUPT, (int64_t)pc->ent.offset, "checksum mismatch");
   if (s == QV_OK && !plain) s = qv__nd_block_decode(&pc->ent, sbuf, dst, err);
@@ -1079,7 +1079,7 @@ static qv_status encode_chunk(qv_nd_file *f, uint8_t **encbuf, size_t *ecap, con
   if (!bound) return err ? err->code : QV_E_INVALID;
   QV_TRY(scratch(f, encbuf, ecap, bound, err));
   const uint8_t *src;
-  QV_TRY(qv__nd_block_encode(m->codec, m->level, sl, raw, rawn, *encbuf, *ecap, ent, &src, err));
+  QV_TRY(qv__nd_block_encode(m->codec, m->level, sl, raw, rawn, *encbuf, *ecap, ent, &src, f->alloc, err));
   size_t blen = (size_t)ent->stored_len;
   if (blen >= ND_SPILL_MIN && spill_possible(f) && spill_block(f, st, src, blen) == QV_OK) return QV_OK;
   return stage_copy(f, st, src, blen, err);

@@ -1,6 +1,7 @@
 /* util.c — ndfile helpers: the bump arena, dtype names/widths, definition checks and derived
  * sizes, chunk geometry, chunk statistics (§7) and the n-d box copy. */
 #include <math.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -323,8 +324,12 @@ static void f32_stats(const nd_meta *m, const uint8_t *raw, size_t n, nd_chunk_e
   memcpy(&fill, m->fill, 4);
   int32_t klo, khi;
 #ifdef ND_F32_AVX2
-  static int have = -1; /* benign race: every thread computes the same value */
-  if (have < 0) have = __builtin_cpu_supports("avx2") ? 1 : 0;
+  static _Atomic int have_avx2 = -1; /* every thread computes the same value */
+  int have = atomic_load_explicit(&have_avx2, memory_order_relaxed);
+  if (have < 0) {
+    have = __builtin_cpu_supports("avx2") ? 1 : 0;
+    atomic_store_explicit(&have_avx2, have, memory_order_relaxed);
+  }
   if (have) f32_stats_avx2(raw, n, fill, &e->n_fill, &klo, &khi);
   else
 #endif
