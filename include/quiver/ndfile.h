@@ -334,6 +334,8 @@ typedef struct qv_nd_info {
   uint64_t n_chunks;         /* chunks in the grid */
   uint64_t stored_chunks;    /* chunks that exist (not fill) */
   uint64_t stored_bytes;     /* their encoded bytes (flushed chunks) */
+  uint64_t segmented_chunks; /* of those, chunks stored in segments (spec §5a; chunks written
+                                since the last flush count once encoded) */
   uint64_t defined_in_layer; /* layer that started this incarnation (0: not yet flushed) */
 } qv_nd_info;
 

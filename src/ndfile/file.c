@@ -834,8 +834,9 @@ qv_status qv_nd_info_get(qv_nd_file *f, const char *name, qv_nd_info *out, qv_er
     out->stored_chunks = n;
     for (size_t i = 0; i < n; i++) {
       const nd_pchunk *pc = e[i].link < 0 ? &r.pend->chunks[e[i].idx] : NULL;
-      out->stored_bytes += pc ? (pc->spilled ? pc->ent.stored_len : pc->len)
-                              : r.chain[e[i].link].entry->chunks[e[i].idx].stored_len;
+      const nd_chunk_ent *ce = pc ? (pc->enc ? &pc->ent : NULL) : &r.chain[e[i].link].entry->chunks[e[i].idx];
+      out->stored_bytes += pc ? (pc->spilled ? pc->ent.stored_len : pc->len) : ce->stored_len;
+      out->segmented_chunks += ce && qv__nd_seg_log2(ce) != 0;
     }
     qv__nd_eff_free(f, e, &r);
   }

@@ -67,6 +67,8 @@ sys.exit(0 if p.shape == (10, 10) and (p == t[:10, :10]).all() else 1)" || fail 
   ok "$Q nd put seg.nd u t.npy --chunks 100,100 --codec lz4 --segment off"
   ok "$Q nd get seg.nd t --threads 2 -o tseg.npy"
   ok "$Q nd verify seg.nd"
+  ok "$Q nd info seg.nd t" "stored:  6 of 6 chunks" "; 6 in segments"
+  ok "$Q nd info seg.nd u" "; 0 in segments"
   /usr/bin/python3 -c "
 import numpy as np, sys
 sys.exit(0 if (np.load('tseg.npy') == np.load('t.npy')).all() else 1)" || fail "segmented array differs from t.npy"
