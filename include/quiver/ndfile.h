@@ -263,10 +263,13 @@ typedef struct qv_nd_options {
                                  or more — smaller ones stay on the calling thread; 1 = the
                                  calling thread only; n = up to n (max 64) whatever the size.
                                  The segments of one chunk (segment_bytes) are checked and
-                                 decoded by the calling thread and up to 7 helper threads of the
-                                 handle (automatic: for chunks of 1 MiB or more), started at
-                                 first use and stopped by qv_nd_close; a helper polls for the
-                                 next chunk for 0.2 ms before it sleeps */
+                                 decoded by the calling thread and helper threads of the handle
+                                 (threads - 1, at most 7 and at most the online CPUs - 1;
+                                 automatic: for chunks of 1 MiB or more), started at first use
+                                 and stopped by qv_nd_close; a helper polls for the next chunk
+                                 for 0.2 ms before it sleeps. In a child process after fork() a
+                                 handle does all its work on the calling thread (safe only if no
+                                 other thread was inside a call on it at the fork) */
   size_t segment_bytes;       /* chunks larger than this are written as segments of this many
                                  bytes, checksummed and compressed independently, so that one
                                  chunk is checked and decoded by several threads (spec §5a);

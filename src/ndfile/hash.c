@@ -25,12 +25,6 @@ static void hasher_update_avx2(void *st, const void *p, size_t n) {
 static uint64_t hasher_digest_avx2(const void *st) {
   return (uint64_t)XXH3_64bits_digest((const XXH3_state_t *)st);
 }
-static uint64_t hash_runs_avx2(const qv_nd_iovec *iov, size_t n) {
-  XXH3_state_t st;
-  XXH3_64bits_reset(&st);
-  for (size_t i = 0; i < n; i++) XXH3_64bits_update(&st, iov[i].base, iov[i].len);
-  return (uint64_t)XXH3_64bits_digest(&st);
-}
 #if defined(__clang__)
 #pragma clang attribute pop
 #else
@@ -51,16 +45,6 @@ XXH64_hash_t XXH3_64bits_digest(const XXH3_state_t *state);
 #endif
 
 uint64_t qv__nd_hash_generic(const void *p, size_t n) { return (uint64_t)XXH3_64bits(p, n); }
-
-uint64_t qv__nd_hash_runs(const qv_nd_iovec *iov, size_t n) {
-#ifdef ND_HASH_AVX2
-  if (__builtin_cpu_supports("avx2")) return hash_runs_avx2(iov, n);
-#endif
-  XXH3_state_t st;
-  XXH3_64bits_reset(&st);
-  for (size_t i = 0; i < n; i++) XXH3_64bits_update(&st, iov[i].base, iov[i].len);
-  return (uint64_t)XXH3_64bits_digest(&st);
-}
 
 _Static_assert(sizeof(XXH3_state_t) <= sizeof(((nd_hasher *)0)->state), "nd_hasher state too small");
 _Static_assert(_Alignof(XXH3_state_t) <= 64, "nd_hasher state under-aligned");

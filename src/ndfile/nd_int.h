@@ -115,8 +115,6 @@ void qv__nd_header(uint8_t out[ND_HEADER_LEN]);
 void qv__nd_trailer(uint8_t out[ND_TRAILER_LEN], uint64_t footer_len, uint64_t footer_hash);
 uint64_t qv__nd_hash(const void *p, size_t n);
 uint64_t qv__nd_hash_generic(const void *p, size_t n); /* without the AVX2 path (tests) */
-/* The checksum of the concatenation of n buffers (equal to qv__nd_hash of the joined bytes). */
-uint64_t qv__nd_hash_runs(const qv_nd_iovec *iov, size_t n);
 /* Incremental checksum: init, update over consecutive pieces, digest (equal to qv__nd_hash of
  * the joined bytes). The state is opaque storage for an XXH3 state. init_parts instead gives
  * the checksum of a segmented plain block (§5a): the bytes are cut into parts of `part` bytes

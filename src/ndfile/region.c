@@ -82,6 +82,25 @@ static void plain_hasher(nd_hasher *h, const nd_chunk_ent *ce) {
   qv__nd_hasher_init_parts(h, sl ? (uint64_t)1 << sl : 0);
 }
 
+/* Prefixes err's message with the block it is about: "layer N block of 'name' chunk (i,j): ";
+ * returns s. */
+static qv_status block_err(qv_status s, qv_error *err, const nd_layer *L, const nd_meta *m,
+                           uint64_t chunk) {
+  if (err) {
+    char cs[200];
+    qv__nd_coord_str(m, chunk, cs, sizeof cs);
+    qv_error_prefix(err, "layer %llu block of '%s' chunk %s: ", (unsigned long long)L->seq, m->name, cs);
+  }
+  return s;
+}
+
+/* QV_E_CORRUPT "layer N block of 'name' chunk (i,j): checksum mismatch" at the block's offset. */
+static qv_status block_mismatch(qv_error *err, const nd_layer *L, const nd_meta *m,
+                                const nd_chunk_ent *ce) {
+  qv_error_set_at(err, QV_E_CORRUPT, (int64_t)ce->offset, "checksum mismatch");
+  return block_err(QV_E_CORRUPT, err, L, m, ce->chunk);
+}
+
 /* ---- segmented blocks: checked and decoded by several threads (spec §5a) ---- */
 
 typedef struct segrun {
@@ -170,31 +189,12 @@ static qv_status fetch_segmented(qv_nd_file *f, const nd_layer *L, const nd_chun
   return s;
 }
 
-/* Reads block `ce` of layer L, checks its checksum, and decodes it into dst (exactly raw_len
- * bytes; also checks the value lengths of string/binary chunks). A mapped layer is read from
- * its mapping: a plain block copied and checksummed in one pass, a compressed one checksummed
- * and decoded in place. */
-static qv_status fetch_block(qv_nd_file *f, const nd_layer *L, const nd_meta *m,
-                             const nd_chunk_ent *ce, uint8_t *dst, qv_error *err) {
-  if (qv__nd_seg_count(ce) > 1) {
-    qv_status s = fetch_segmented(f, L, ce, dst, err);
-    if (s == QV_OK && qv__nd_type_var(m->dtype)) {
-      uint64_t org[QV_ND_MAX_RANK], ext[QV_ND_MAX_RANK];
-      if (check_var_raw(dst, (size_t)ce->raw_len, qv__nd_chunk_extent(m, ce->chunk, org, ext)) < 0)
-        s = qv_error_set(err, QV_E_CORRUPT, "value lengths do not add up");
-    }
-    if (s < 0) {
-      char cs[200];
-      qv__nd_coord_str(m, ce->chunk, cs, sizeof cs);
-      qv_error_prefix(err, "layer %llu block of '%s' chunk %s: ", (unsigned long long)L->seq, m->name, cs);
-    }
-    return s;
-  }
-  char cs[200];
+/* fetch_block for a block of one frame. */
+static qv_status fetch_frame(qv_nd_file *f, const nd_layer *L, const nd_chunk_ent *ce,
+                             uint8_t *dst, qv_error *err) {
   size_t stored = (size_t)ce->stored_len, rawn = (size_t)ce->raw_len, scap = 0;
   uint8_t *sbuf = dst;       /* where read_at puts the block (dst when it is plain) */
   const uint8_t *blk = dst; /* the stored block: sbuf, or in the mapping */
-  bool pooled = false;
   qv_status s = QV_OK;
   uint64_t hash;
   if (L->map) {
@@ -215,39 +215,35 @@ static qv_status fetch_block(qv_nd_file *f, const nd_layer *L, const nd_meta *m,
     if (ce->codec != QV_ND_CODEC_NONE) {
       sbuf = qv__nd_pool_get(f, stored, &scap);
       if (!sbuf) return qv__nomem(err, "chunk block", stored);
-      pooled = true;
     }
     s = f->store->read_at(f->store, L->path, ce->offset, sbuf, stored, err);
     hash = s == QV_OK ? qv__nd_hash(sbuf, stored) : 0;
     blk = sbuf;
   }
-  if (s < 0) {
-    qv__nd_coord_str(m, ce->chunk, cs, sizeof cs);
-    qv_error_prefix(err, "layer %llu block of '%s' chunk %s: ", (unsigned long long)L->seq, m->name, cs);
-  } else if (hash != ce->hash) {
-    qv__nd_coord_str(m, ce->chunk, cs, sizeof cs);
-    s = qv_error_set_at(err, QV_E_CORRUPT, (int64_t)ce->offset,
-                        "layer %llu block of '%s' chunk %s: checksum mismatch",
-                        (unsigned long long)L->seq, m->name, cs);
-  } else if (ce->codec != QV_ND_CODEC_NONE) {
+  if (s == QV_OK && hash != ce->hash) {
+    s = qv_error_set_at(err, QV_E_CORRUPT, (int64_t)ce->offset, "checksum mismatch");
+  } else if (s == QV_OK && ce->codec != QV_ND_CODEC_NONE) {
     s = qv__nd_decode(ce->codec, blk, stored, dst, rawn, err);
-    if (s < 0) {
-      qv__nd_coord_str(m, ce->chunk, cs, sizeof cs);
-      qv_error_prefix(err, "layer %llu block of '%s' chunk %s (codec %u): ",
-                      (unsigned long long)L->seq, m->name, cs, ce->codec);
-    }
+    if (s < 0) qv_error_prefix(err, "codec %u: ", ce->codec);
   }
-  if (pooled) qv__nd_pool_put(f, sbuf, scap);
+  if (sbuf != dst) qv__nd_pool_put(f, sbuf, scap);
+  return s;
+}
+
+/* Reads block `ce` of layer L, checks its checksum, and decodes it into dst (exactly raw_len
+ * bytes; also checks the value lengths of string/binary chunks). A mapped layer is read from
+ * its mapping: a plain block copied and checksummed in one pass, a compressed one checksummed
+ * and decoded in place. Errors name the layer, array and chunk. */
+static qv_status fetch_block(qv_nd_file *f, const nd_layer *L, const nd_meta *m,
+                             const nd_chunk_ent *ce, uint8_t *dst, qv_error *err) {
+  qv_status s = qv__nd_seg_count(ce) > 1 ? fetch_segmented(f, L, ce, dst, err)
+                                         : fetch_frame(f, L, ce, dst, err);
   if (s == QV_OK && qv__nd_type_var(m->dtype)) {
     uint64_t org[QV_ND_MAX_RANK], ext[QV_ND_MAX_RANK];
-    uint64_t ne = qv__nd_chunk_extent(m, ce->chunk, org, ext);
-    if (check_var_raw(dst, rawn, ne) < 0) {
-      qv__nd_coord_str(m, ce->chunk, cs, sizeof cs);
-      s = qv_error_set(err, QV_E_CORRUPT, "layer %llu block of '%s' chunk %s: value lengths do not add up",
-                       (unsigned long long)L->seq, m->name, cs);
-    }
+    if (check_var_raw(dst, (size_t)ce->raw_len, qv__nd_chunk_extent(m, ce->chunk, org, ext)) < 0)
+      s = qv_error_set(err, QV_E_CORRUPT, "value lengths do not add up");
   }
-  return s;
+  return s < 0 ? block_err(s, err, L, m, ce->chunk) : s;
 }
 
 /* Loads, checks and decodes a block of layer L (through the cache). */
@@ -608,35 +604,17 @@ static qv_status scatter_block(rctx *x, const nd_layer *L, const nd_chunk_ent *c
     }
   }
   qv_status s = QV_OK;
-  uint64_t hash = 0;
+  nd_hasher h;
+  plain_hasher(&h, ce);
   if (L->map) { /* copy the runs out of the mapping, checksumming each piece as it is copied */
     const uint8_t *src = L->map + ce->offset;
-    nd_hasher h;
-    plain_hasher(&h, ce);
     for (uint64_t i = 0; i < runs; i++, src += run_bytes) copy_hash(&h, iov[i].base, src, run_bytes);
-    hash = qv__nd_hasher_digest(&h);
   } else {
     s = x->f->store->read_atv(x->f->store, L->path, ce->offset, iov, (size_t)runs, err);
-    if (s == QV_OK && qv__nd_seg_count(ce) > 1) {
-      nd_hasher h;
-      plain_hasher(&h, ce);
-      for (uint64_t i = 0; i < runs; i++) qv__nd_hasher_update(&h, iov[i].base, iov[i].len);
-      hash = qv__nd_hasher_digest(&h);
-    } else if (s == QV_OK) {
-      hash = qv__nd_hash_runs(iov, (size_t)runs);
-    }
+    for (uint64_t i = 0; s == QV_OK && i < runs; i++) qv__nd_hasher_update(&h, iov[i].base, iov[i].len);
   }
-  if (s == QV_OK && hash != ce->hash) {
-    char cs[200];
-    qv__nd_coord_str(m, ce->chunk, cs, sizeof cs);
-    s = qv_error_set_at(err, QV_E_CORRUPT, (int64_t)ce->offset,
-                        "layer %llu block of '%s' chunk %s: checksum mismatch",
-                        (unsigned long long)L->seq, m->name, cs);
-  } else if (s < 0) {
-    char cs[200];
-    qv__nd_coord_str(m, ce->chunk, cs, sizeof cs);
-    qv_error_prefix(err, "layer %llu block of '%s' chunk %s: ", (unsigned long long)L->seq, m->name, cs);
-  }
+  if (s == QV_OK && qv__nd_hasher_digest(&h) != ce->hash) s = block_mismatch(err, L, m, ce);
+  else if (s < 0) block_err(s, err, L, m, ce->chunk);
   if (iov != stackv) qv_mem_free(x->f->alloc, iov, (size_t)runs * sizeof *iov, 0);
   return s;
 }
@@ -675,12 +653,7 @@ static qv_status stream_mapped(rctx *x, const nd_layer *L, const nd_chunk_ent *c
     bc[0] = hi - lo;
     qv__nd_copy_box_stream(R, m->width, p, bshape, ss, x->out, x->shape, ds, bc);
   }
-  if (qv__nd_hasher_digest(&h) == ce->hash) return QV_OK;
-  char cs[200];
-  qv__nd_coord_str(m, ce->chunk, cs, sizeof cs);
-  return qv_error_set_at(err, QV_E_CORRUPT, (int64_t)ce->offset,
-                         "layer %llu block of '%s' chunk %s: checksum mismatch",
-                         (unsigned long long)L->seq, m->name, cs);
+  return qv__nd_hasher_digest(&h) == ce->hash ? QV_OK : block_mismatch(err, L, m, ce);
 }
 
 static qv_status read_one(void *vc, uint64_t c, const uint64_t *org, const uint64_t *ext,
@@ -788,17 +761,9 @@ qv_status qv__nd_chunk_view(qv_nd_file *f, const char *name, const uint64_t *sta
     s = QV_E_UNSUPPORTED;
   if (s == QV_OK && qv__nd_seg_count(ce) > 1) {
     s = check_segments(f, ce, L->map + ce->offset, NULL, err);
-    if (s < 0) {
-      char cs[200];
-      qv__nd_coord_str(m, ce->chunk, cs, sizeof cs);
-      qv_error_prefix(err, "layer %llu block of '%s' chunk %s: ", (unsigned long long)L->seq, m->name, cs);
-    }
+    if (s < 0) block_err(s, err, L, m, ce->chunk);
   } else if (s == QV_OK && qv__nd_hash(L->map + ce->offset, (size_t)ce->stored_len) != ce->hash) {
-    char cs[200];
-    qv__nd_coord_str(m, ce->chunk, cs, sizeof cs);
-    s = qv_error_set_at(err, QV_E_CORRUPT, (int64_t)ce->offset,
-                        "layer %llu block of '%s' chunk %s: checksum mismatch",
-                        (unsigned long long)L->seq, m->name, cs);
+    s = block_mismatch(err, L, m, ce);
   }
   if (s == QV_OK) s = qv_buffer_slice(&L->mapbuf, (size_t)ce->offset, (size_t)ce->stored_len, out, err);
   pthread_rwlock_unlock(&f->lock);

@@ -182,6 +182,19 @@ static void test_crash_with_segmented_chunks(void) {
   g_seg = 4096;
   crash_each_op(0, 2);
   crash_each_op(1, 2);
+  /* the chunks of "big" really are segmented */
+  qv_nd_store *st;
+  qv_nd_file *f;
+  qv_error err;
+  QV_REQUIRE_OK(qv_nd_store_memory_new(NULL, &st, NULL));
+  QV_REQUIRE_OK(setup(st, &f));
+  QV_CHECK_OK_E(change(f, 0, 2, &err), &err);
+  qv_nd_info in;
+  QV_CHECK_OK_E(qv_nd_info_get(f, "big", &in, &err), &err);
+  QV_CHECK(in.stored_chunks > 0);
+  QV_CHECK_UINT_EQ(in.segmented_chunks, in.stored_chunks);
+  qv_nd_close(f);
+  qv_nd_store_close(st);
   g_seg = 0;
 }
 

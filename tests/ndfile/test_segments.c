@@ -5,10 +5,13 @@
 #include <dirent.h>
 #include <fcntl.h>
 #include <pthread.h>
+#include <signal.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 #include <xxhash.h>
 
@@ -682,8 +685,10 @@ static void cv_expect(qv_nd_store *sm, qv_nd_store *sr, const char *file, const 
           if (bad && s != QV_E_CORRUPT)
             QV__FAIL("%s: %s region %zu (store %d, threads %u, cache %d): got %s, want QV_E_CORRUPT",
                      what, name, g, si, th, cache, qv_status_name(s));
-          if (bad && s == QV_E_CORRUPT && !strstr(err.message, name))
-            QV__FAIL("%s: message does not name the array: %s", what, err.message);
+          char where[64]; /* the block's layer, array and chunk */
+          snprintf(where, sizeof where, "block of '%s' chunk (0,0): ", name);
+          if (bad && s == QV_E_CORRUPT && (!strstr(err.message, where) || strncmp(err.message, "layer ", 6) != 0))
+            QV__FAIL("%s: message does not name the layer, array and chunk: %s", what, err.message);
           if (!bad && s != QV_OK) QV__FAIL("%s: %s region %zu: %s", what, name, g, err.message);
           if (!bad && s == QV_OK) {
             nd_box(2, 4, (uint8_t *)full, cv_shape, cv_regions[g].start, cv_regions[g].cnt, want, false);
@@ -1630,6 +1635,111 @@ static void test_zero_copy_view(void) {
   remove_dir();
 }
 
+/* ---- case 10: the crew has no more helpers than there are other CPUs --------------------- */
+
+/* threads of this process (Linux: entries of /proc/self/task); -1 when unknown */
+static long count_threads(void) {
+  DIR *d = opendir("/proc/self/task");
+  if (!d) return -1;
+  long n = 0;
+  struct dirent *e;
+  while ((e = readdir(d)) != NULL) n += e->d_name[0] != '.';
+  closedir(d);
+  return n;
+}
+
+/* A helper without a CPU of its own only slows the others down (spinning for its next item), so
+ * however many threads are asked for, the crew gets at most the online CPUs but one (and 7);
+ * the values still read back right. */
+static void test_crew_helpers_per_cpu(void) {
+  qv_nd_store *st;
+  QV_REQUIRE_OK(qv_nd_store_memory_new(NULL, &st, NULL));
+  static const uint64_t z[1] = {0}, sh[1] = {1u << 16};
+  uint32_t *v = malloc(sh[0] * 4), *got = malloc(sh[0] * 4);
+  for (uint32_t i = 0; i < sh[0]; i++) v[i] = i * 2654435761u;
+  qv_nd_options o = opts_seg(SEG, 64, 0); /* one 256 KiB chunk: 64 segments */
+  qv_nd_file *f;
+  qv_error err;
+  QV_REQUIRE_OK_E(qv_nd_create(st, "t.nd", &o, &f, &err), &err);
+  QV_REQUIRE_OK(nd_define(f, "a", (qv_nd_dtype){QV_ND_UINT32, 0}, 1, sh, sh, QV_ND_CODEC_NONE, NULL));
+  QV_CHECK_OK(qv_nd_write(f, "a", z, sh, v, sh[0] * 4, NULL));
+  QV_REQUIRE_OK(qv_nd_flush(f, NULL));
+  qv_nd_close(f);
+  long cpus = sysconf(_SC_NPROCESSORS_ONLN), most = cpus < 1 ? 7 : cpus - 1 < 7 ? cpus - 1 : 7;
+  QV_REQUIRE_OK_E(qv_nd_open(st, "t.nd", &o, &f, &err), &err);
+  long before = count_threads();
+  QV_CHECK_OK_E(qv_nd_read(f, "a", z, sh, got, sh[0] * 4, &err), &err);
+  QV_CHECK(memcmp(got, v, sh[0] * 4) == 0);
+  long helpers = count_threads() - before;
+  if (before > 0) {
+    if (helpers > most)
+      QV__FAIL("%ld helper threads on %ld online CPUs (at most %ld wanted)", helpers, cpus, most);
+    if (cpus >= 2 && helpers < 1) QV__FAIL("no helper thread on %ld online CPUs", cpus);
+  }
+  qv_nd_close(f);
+  QV_CHECK(before < 0 || count_threads() == before); /* close stopped them */
+  free(v);
+  free(got);
+  qv_nd_store_close(st);
+}
+
+/* ---- case 11: a handle used in the child of a fork -------------------------------------- */
+
+/* reads "a" of f (u32, n values) and compares it with v */
+static bool read_same(qv_nd_file *f, const uint32_t *v, uint32_t *got, uint64_t n) {
+  static const uint64_t z[1] = {0};
+  uint64_t sh[1] = {n};
+  memset(got, 0, n * 4);
+  return qv_nd_read(f, "a", z, sh, got, n * 4, NULL) == QV_OK && memcmp(got, v, n * 4) == 0;
+}
+
+/* The crew's threads are not in a forked child: there a handle opened before the fork reads on
+ * the calling thread alone, and closes without waiting for helpers that do not exist (it hung
+ * in pthread_join); the parent's crew goes on working. */
+static void test_crew_after_fork(void) {
+  qv_nd_store *st;
+  QV_REQUIRE_OK(qv_nd_store_memory_new(NULL, &st, NULL));
+  static const uint64_t z[1] = {0}, sh[1] = {1u << 16};
+  uint32_t *v = malloc(sh[0] * 4), *got = malloc(sh[0] * 4);
+  for (uint32_t i = 0; i < sh[0]; i++) v[i] = i % 1000;
+  qv_nd_options o = opts_seg(SEG, 2, 0);
+  qv_nd_file *f;
+  qv_error err;
+  QV_REQUIRE_OK_E(qv_nd_create(st, "k.nd", &o, &f, &err), &err);
+  QV_REQUIRE_OK(nd_define(f, "a", (qv_nd_dtype){QV_ND_UINT32, 0}, 1, sh, sh, QV_ND_CODEC_ZSTD, NULL));
+  QV_CHECK_OK(qv_nd_write(f, "a", z, sh, v, sh[0] * 4, NULL));
+  QV_REQUIRE_OK(qv_nd_flush(f, NULL));
+  QV_CHECK(read_same(f, v, got, sh[0])); /* starts the crew (with 2 CPUs or more) */
+  fflush(NULL);
+  pid_t pid = fork();
+  QV_REQUIRE(pid >= 0);
+  if (pid == 0) {
+    bool ok = true;
+    for (int i = 0; i < 3; i++) ok = ok && read_same(f, v, got, sh[0]);
+    qv_nd_close(f);
+    _exit(ok ? 0 : 1);
+  }
+  int status = 0, waited = 0;
+  pid_t w;
+  while ((w = waitpid(pid, &status, WNOHANG)) == 0 && waited < 2000) { /* 20 s */
+    struct timespec ms10 = {0, 10000000};
+    nanosleep(&ms10, NULL);
+    waited++;
+  }
+  if (w == 0) {
+    kill(pid, SIGKILL);
+    waitpid(pid, &status, 0);
+    QV__FAIL("the forked child did not finish reading and closing within 20 s");
+  } else {
+    QV_CHECK(w == pid && WIFEXITED(status) && WEXITSTATUS(status) == 0);
+  }
+  QV_CHECK(read_same(f, v, got, sh[0]));
+  qv_nd_close(f);
+  free(v);
+  free(got);
+  qv_nd_store_close(st);
+}
+
 QV_TEST_MAIN(QV_CASE(test_roundtrip_every_path), QV_CASE(test_streamed_reads),
              QV_CASE(test_segment_edges),
              QV_CASE(test_checksum_covers_every_part), QV_CASE(test_table_tampering),
@@ -1637,4 +1747,5 @@ QV_TEST_MAIN(QV_CASE(test_roundtrip_every_path), QV_CASE(test_streamed_reads),
              QV_CASE(test_allocation_failures),
              QV_CASE(test_footer_checks), QV_CASE(test_segment_option),
              QV_CASE(test_user_codec), QV_CASE(test_concurrent_readers),
-             QV_CASE(test_compaction), QV_CASE(test_zero_copy_view))
+             QV_CASE(test_compaction), QV_CASE(test_zero_copy_view),
+             QV_CASE(test_crew_helpers_per_cpu), QV_CASE(test_crew_after_fork))

@@ -514,6 +514,14 @@ static void random_ops(uint64_t seed, unsigned threads, const char *posix_dir, s
   qv_nd_close(f);
   qv_error err;
   QV_REQUIRE_OK_E(qv_nd_open(st, "s.nd", NULL, &f, &err), &err);
+  for (int i = 0; i < 2; i++) { /* the writer's segment choice shows (chunks are 32-64 KiB) */
+    qv_nd_info in;
+    QV_REQUIRE_OK(qv_nd_info_get(f, names[i], &in, NULL));
+    if (in.segmented_chunks != (seg ? in.stored_chunks : 0))
+      QV__FAIL("seed %llu '%s': %llu of %llu stored chunks in segments (segment_bytes %zu)",
+               (unsigned long long)seed, names[i], (unsigned long long)in.segmented_chunks,
+               (unsigned long long)in.stored_chunks, seg);
+  }
   two t = {st, ref, f, g};
   same_state(&t, "random operations, reopened");
   two_close(&t);
