@@ -1,6 +1,7 @@
-/* hash.c — the ndfile checksum (XXH3-64, seed 0; docs/spec/ndfile.md §1). On x86-64 CPUs with
- * AVX2 an inlined AVX2 build of XXH3 is used (same result, about twice the speed of the
- * distribution's generic build); elsewhere libxxhash's XXH3_64bits. */
+/* hash.c — the ndfile checksum (XXH3-64, seed 0; docs/spec/ndfile.md §1), and the checksum of
+ * a segmented block over its parts' checksums (§5a). On x86-64 CPUs with AVX2 an inlined AVX2
+ * build of XXH3 is used (same result, about twice the speed of the distribution's generic
+ * build); elsewhere libxxhash's XXH3_64bits. */
 #include <stdatomic.h>
 
 #include "ndfile/nd_int.h"
