@@ -103,6 +103,15 @@ static qv_status block_mismatch(qv_error *err, const nd_layer *L, const nd_meta 
 
 /* ---- segmented blocks: checked and decoded by several threads (spec §5a) ---- */
 
+/* Where the segments of a block not in a mapping are read from: each segment is read by the
+ * thread that checks it, into its place in the block buffer (several reads at once, like the
+ * ranged reads of an object store). */
+typedef struct segsrc {
+  qv_nd_store *store;
+  const char *path;
+  uint64_t offset; /* the block's offset in the object */
+} segsrc;
+
 typedef struct segrun {
   const nd_chunk_ent *ce;
   const uint8_t *blk;   /* the stored block (in a mapping or a buffer) */
@@ -111,7 +120,11 @@ typedef struct segrun {
   const uint64_t *offs; /* n + 1 segment offsets in blk */
   uint64_t *dig;        /* the parts' checksums (a compressed block's table first) */
   size_t seg;
-  atomic_bool bad; /* a segment did not decode */
+  atomic_bool bad;      /* a segment did not decode */
+  const segsrc *src;    /* segments still to be read into blk (then blk is writable), or NULL */
+  atomic_bool io_taken; /* the first failed read owns io_status/io_err */
+  qv_status io_status;
+  qv_error io_err;
 } segrun;
 
 static void seg_item(void *vc, size_t i) {
@@ -119,6 +132,19 @@ static void seg_item(void *vc, size_t i) {
   const uint8_t *p = r->blk + r->offs[i];
   size_t len = (size_t)(r->offs[i + 1] - r->offs[i]), off = i * r->seg;
   size_t raw = (size_t)r->ce->raw_len, want = raw - off < r->seg ? raw - off : r->seg;
+  if (r->src) {
+    qv_error e;
+    qv_error_init(&e);
+    qv_status s = r->src->store->read_at(r->src->store, r->src->path, r->src->offset + r->offs[i],
+                                         (uint8_t *)(uintptr_t)p, len, &e);
+    if (s < 0) {
+      if (!atomic_exchange(&r->io_taken, true)) {
+        r->io_status = s;
+        r->io_err = e;
+      }
+      return;
+    }
+  }
   if (r->ce->codec == QV_ND_CODEC_NONE) {
     if (!r->dst || r->dst + off == p) {
       r->dig[i] = qv__nd_hash(p, len);
@@ -143,14 +169,15 @@ static void seg_item(void *vc, size_t i) {
  * only after the whole block checked out. QV_E_CORRUPT "checksum mismatch" (at the block's
  * offset) or the decoder's error. */
 static qv_status check_segments(qv_nd_file *f, const nd_chunk_ent *ce, const uint8_t *blk,
-                                uint8_t *dst, qv_error *err) {
+                                uint8_t *dst, const segsrc *src, qv_error *err) {
   uint64_t n = qv__nd_seg_count(ce), stackv[2 * 65], *offs = stackv;
   size_t need = (size_t)(2 * n + 2) * 8;
   if (n > 64) {
     offs = qv_mem_alloc(f->alloc, need, 0);
     if (!offs) return qv__nomem(err, "segment offsets", need);
   }
-  segrun r = {ce, blk, NULL, false, offs, offs + n + 1, (size_t)1 << qv__nd_seg_log2(ce), false};
+  segrun r = {ce, blk, NULL, false, offs, offs + n + 1, (size_t)1 << qv__nd_seg_log2(ce), false,
+              src, false, QV_OK, {0}};
   bool builtin = ce->codec <= QV_ND_CODEC_ZSTD;
   qv_status s = qv__nd_seg_offsets(ce, blk, offs, err);
   unsigned t = qv__nd_seg_threads(f, ce->raw_len);
@@ -159,12 +186,17 @@ static qv_status check_segments(qv_nd_file *f, const nd_chunk_ent *ce, const uin
     if (!plain) r.dig[0] = qv__nd_hash(blk, (size_t)offs[0]); /* the table */
     r.dst = builtin ? dst : NULL;
     qv__nd_crew_run(f, t, (size_t)n, seg_item, &r);
-    if (qv__nd_hash_combine(r.dig, (size_t)(plain ? n : n + 1)) != ce->hash)
+    if (r.io_status < 0) {
+      s = r.io_status;
+      if (err) *err = r.io_err;
+    } else if (qv__nd_hash_combine(r.dig, (size_t)(plain ? n : n + 1)) != ce->hash) {
       s = qv_error_set_at(err, QV_E_CORRUPT, (int64_t)ce->offset, "checksum mismatch");
+    }
   }
   if (s == QV_OK && dst && !builtin) {
     r.dst = dst;
     r.decode_only = true;
+    r.src = NULL; /* read already */
     qv__nd_crew_run(f, t, (size_t)n, seg_item, &r);
   }
   if (s == QV_OK && atomic_load(&r.bad)) /* again, one segment after another, for the error */
@@ -175,16 +207,21 @@ static qv_status check_segments(qv_nd_file *f, const nd_chunk_ent *ce, const uin
   return s;
 }
 
-/* fetch_block for a segmented block. */
+/* fetch_block for a segmented block. Not in a mapping, each segment is read by the thread that
+ * checks and decodes it (a compressed block's table first, by the caller): the reads run in
+ * parallel and every segment is checked while it is in cache. */
 static qv_status fetch_segmented(qv_nd_file *f, const nd_layer *L, const nd_chunk_ent *ce,
                                  uint8_t *dst, qv_error *err) {
   size_t stored = (size_t)ce->stored_len, cap = 0;
-  if (L->map) return check_segments(f, ce, L->map + ce->offset, dst, err);
+  if (L->map) return check_segments(f, ce, L->map + ce->offset, dst, NULL, err);
   bool plain = ce->codec == QV_ND_CODEC_NONE;
   uint8_t *sbuf = plain ? dst : qv__nd_pool_get(f, stored, &cap);
   if (!sbuf) return qv__nomem(err, "chunk block", stored);
-  qv_status s = f->store->read_at(f->store, L->path, ce->offset, sbuf, stored, err);
-  if (s == QV_OK) s = check_segments(f, ce, sbuf, dst, err);
+  segsrc src = {f->store, L->path, ce->offset};
+  qv_status s = QV_OK;
+  if (!plain) /* the table: 4 bytes a segment (the footer parse checked it fits the block) */
+    s = f->store->read_at(f->store, L->path, ce->offset, sbuf, (size_t)(4 * qv__nd_seg_count(ce)), err);
+  if (s == QV_OK) s = check_segments(f, ce, sbuf, dst, &src, err);
   if (!plain) qv__nd_pool_put(f, sbuf, cap);
   return s;
 }
@@ -760,7 +797,7 @@ qv_status qv__nd_chunk_view(qv_nd_file *f, const char *name, const uint64_t *sta
                      (uintptr_t)(L->map + ce->offset) % m->width != 0))
     s = QV_E_UNSUPPORTED;
   if (s == QV_OK && qv__nd_seg_count(ce) > 1) {
-    s = check_segments(f, ce, L->map + ce->offset, NULL, err);
+    s = check_segments(f, ce, L->map + ce->offset, NULL, NULL, err);
     if (s < 0) block_err(s, err, L, m, ce->chunk);
   } else if (s == QV_OK && qv__nd_hash(L->map + ce->offset, (size_t)ce->stored_len) != ce->hash) {
     s = block_mismatch(err, L, m, ce);

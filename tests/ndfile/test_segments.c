@@ -1740,6 +1740,92 @@ static void test_crew_after_fork(void) {
   qv_nd_store_close(st);
 }
 
+/* ---- segments read one by one from a store that cannot map ---- */
+static qv_status (*g_inner_read)(qv_nd_store *, const char *, uint64_t, void *, size_t, qv_error *);
+static _Atomic uint64_t g_fail_lo = UINT64_MAX, g_fail_hi; /* reads starting in [lo, hi) fail */
+static atomic_uint g_reads;
+
+static qv_status failing_read(qv_nd_store *st, const char *path, uint64_t off, void *buf, size_t len,
+                              qv_error *err) {
+  atomic_fetch_add(&g_reads, 1);
+  if (off >= atomic_load(&g_fail_lo) && off < atomic_load(&g_fail_hi))
+    return qv_error_set(err, QV_E_IO, "injected read failure at %llu", (unsigned long long)off);
+  return g_inner_read(st, path, off, buf, len, err);
+}
+
+/* Without a mapping each segment is read by the thread that checks it: the values come back,
+ * one read per segment (plus the table of a compressed block), and a failing read of any
+ * segment or of the table is reported (QV_E_IO, naming the block) — never a wrong value. */
+static void test_unmapped_segment_reads(void) {
+  qv_nd_store *st;
+  QV_REQUIRE_OK(qv_nd_store_memory_new(NULL, &st, NULL));
+  static const uint64_t sh[2] = {32, 1024}, ch[2] = {16, 1024}, z[2] = {0, 0}; /* 64 KiB chunks */
+  float *v = malloc(32 * 1024 * sizeof *v), *got = malloc(16 * 1024 * sizeof *got);
+  QV_REQUIRE(v && got);
+  for (size_t i = 0; i < 32 * 1024; i++) v[i] = (float)(i % 777) * 0.25f;
+  qv_nd_options o = opts_seg(SEG, 2, 0);
+  qv_nd_file *f;
+  qv_error err;
+  QV_REQUIRE_OK_E(qv_nd_create(st, "u.nd", &o, &f, &err), &err);
+  static const uint32_t codecs[2] = {QV_ND_CODEC_NONE, QV_ND_CODEC_LZ4};
+  const char *names[2] = {"plain", "lz4"};
+  for (int c = 0; c < 2; c++) {
+    QV_REQUIRE_OK(nd_define(f, names[c], (qv_nd_dtype){QV_ND_FLOAT32, 0}, 2, sh, ch, codecs[c], NULL));
+    QV_REQUIRE_OK(qv_nd_write(f, names[c], z, sh, v, 32 * 1024 * sizeof *v, NULL));
+  }
+  QV_REQUIRE_OK(qv_nd_flush(f, NULL));
+  qv_nd_close(f);
+  g_inner_read = st->read_at;
+  st->read_at = failing_read;
+  st->map = NULL; /* reads go through read_at */
+  st->unmap = NULL;
+  QV_REQUIRE_OK_E(qv_nd_open(st, "u.nd", &o, &f, &err), &err);
+  QV_REQUIRE(f->n_layers == 2 && !f->layers[0].map);
+  for (int c = 0; c < 2; c++) {
+    const nd_entry *e = NULL;
+    for (size_t k = 0; k < f->layers[0].n_entries; k++)
+      if (strcmp(f->layers[0].entries[k].meta.name, names[c]) == 0) e = &f->layers[0].entries[k];
+    QV_REQUIRE(e != NULL && e->n_chunks == 2);
+    const nd_chunk_ent *ce = &e->chunks[1]; /* chunk (1,0): rows 16..31 */
+    uint64_t nseg = qv__nd_seg_count(ce);
+    QV_CHECK_UINT_EQ(nseg, 16);
+    QV_CHECK_UINT_EQ(ce->codec, codecs[c]); /* (the values compress) */
+    static const uint64_t s1[2] = {16, 0};
+    atomic_store(&g_reads, 0);
+    QV_CHECK_OK_E(qv_nd_read(f, names[c], s1, ch, got, 16 * 1024 * sizeof *got, &err), &err);
+    QV_CHECK_MEM_EQ(got, v + 16 * 1024, 16 * 1024 * sizeof *got);
+    QV_CHECK_UINT_EQ(atomic_load(&g_reads), nseg + (c ? 1 : 0));
+    /* fail the table (compressed), then each segment in turn */
+    uint64_t offs[17];
+    uint8_t table[64];
+    if (c) QV_REQUIRE_OK(g_inner_read(st, f->layers[0].path, ce->offset, table, 64, NULL));
+    for (uint64_t k = 0; k < nseg; k++)
+      offs[k] = c ? (k ? offs[k - 1] + get_u32(table + 4 * (k - 1)) : 64) : k * SEG;
+    offs[nseg] = ce->stored_len;
+    for (int64_t k = c ? -1 : 0; k < (int64_t)nseg; k++) {
+      uint64_t lo = k < 0 ? 0 : offs[k], hi = k < 0 ? 1 : offs[k] + 1;
+      atomic_store(&g_fail_hi, ce->offset + hi);
+      atomic_store(&g_fail_lo, ce->offset + lo);
+      memset(got, 0, 16 * 1024 * sizeof *got);
+      qv_status s = qv_nd_read(f, names[c], s1, ch, got, 16 * 1024 * sizeof *got, &err);
+      atomic_store(&g_fail_lo, UINT64_MAX);
+      if (s != QV_E_IO) {
+        QV__FAIL("%s: failing the read of %s %lld: got %s", names[c], k < 0 ? "the table" : "segment",
+                 (long long)k, qv_status_name(s));
+      } else {
+        QV_CHECK_CONTAINS(err.message, "injected read failure");
+        QV_CHECK_CONTAINS(err.message, "chunk (1,0)");
+      }
+    }
+    QV_CHECK_OK_E(qv_nd_read(f, names[c], s1, ch, got, 16 * 1024 * sizeof *got, &err), &err);
+    QV_CHECK_MEM_EQ(got, v + 16 * 1024, 16 * 1024 * sizeof *got);
+  }
+  qv_nd_close(f);
+  free(v);
+  free(got);
+  qv_nd_store_close(st);
+}
+
 QV_TEST_MAIN(QV_CASE(test_roundtrip_every_path), QV_CASE(test_streamed_reads),
              QV_CASE(test_segment_edges),
              QV_CASE(test_checksum_covers_every_part), QV_CASE(test_table_tampering),
@@ -1748,4 +1834,5 @@ QV_TEST_MAIN(QV_CASE(test_roundtrip_every_path), QV_CASE(test_streamed_reads),
              QV_CASE(test_footer_checks), QV_CASE(test_segment_option),
              QV_CASE(test_user_codec), QV_CASE(test_concurrent_readers),
              QV_CASE(test_compaction), QV_CASE(test_zero_copy_view),
-             QV_CASE(test_crew_helpers_per_cpu), QV_CASE(test_crew_after_fork))
+             QV_CASE(test_crew_helpers_per_cpu), QV_CASE(test_crew_after_fork),
+             QV_CASE(test_unmapped_segment_reads))
