@@ -19,26 +19,20 @@ size_t qv__nd_block_bound(uint32_t codec, unsigned seg_log2, size_t raw_len, qv_
   return 4 * n + n * b;
 }
 
-/* The checksum of a stored block whose segment offsets are known. */
-static uint64_t parts_hash(const nd_chunk_ent *ce, const uint8_t *blk, const uint64_t *offs,
-                           uint64_t n) {
-  nd_hasher top;
-  qv__nd_hasher_init(&top);
-  uint64_t d;
-  if (ce->codec != QV_ND_CODEC_NONE) { /* part 0: the table */
-    d = qv__nd_hash(blk, (size_t)offs[0]);
-    qv__nd_hasher_update(&top, &d, 8);
-  }
-  for (uint64_t i = 0; i < n; i++) {
-    d = qv__nd_hash(blk + offs[i], (size_t)(offs[i + 1] - offs[i]));
-    qv__nd_hasher_update(&top, &d, 8);
-  }
-  return qv__nd_hasher_digest(&top);
+/* Checks that the table of compressed segmented block blk (n segments) adds up:
+ * 4n + sum of the lengths = stored_len. The footer parse checked stored_len >= 4n, so the table
+ * lies inside the block; once this holds, every segment does too. */
+static qv_status table_check(const nd_chunk_ent *ce, const uint8_t *blk, uint64_t n, qv_error *err) {
+  uint64_t pos = 4 * n; /* plus at most n * (2^32 - 1): no overflow */
+  for (uint64_t i = 0; i < n && pos <= ce->stored_len; i++) pos += qv__load_u32le(blk + 4 * i);
+  if (pos != ce->stored_len)
+    return qv_error_set(err, QV_E_CORRUPT, "segment lengths do not add up to the block length");
+  return QV_OK;
 }
 
 qv_status qv__nd_block_encode(uint32_t codec, int level, unsigned seg_log2, const uint8_t *raw,
                               size_t raw_len, uint8_t *dst, size_t cap, nd_chunk_ent *ent,
-                              const uint8_t **blk, const qv_allocator *a, qv_error *err) {
+                              const uint8_t **blk, qv_error *err) {
   ent->flags &= ~ND_CHUNK_SEG_MASK;
   ent->raw_len = raw_len;
   ent->codec = codec;
@@ -72,62 +66,50 @@ qv_status qv__nd_block_encode(uint32_t codec, int level, unsigned seg_log2, cons
     ent->hash = qv__nd_hash(out, blen);
     return QV_OK;
   }
-  return qv__nd_block_hash(ent, out, &ent->hash, a, err);
+  return qv__nd_block_hash(ent, out, &ent->hash, err);
 }
 
 qv_status qv__nd_seg_offsets(const nd_chunk_ent *ce, const uint8_t *blk, uint64_t *offs,
                              qv_error *err) {
   uint64_t n = qv__nd_seg_count(ce);
-  if (ce->codec == QV_ND_CODEC_NONE) {
+  if (ce->codec == QV_ND_CODEC_NONE || n == 1) {
     uint64_t seg = n > 1 ? (uint64_t)1 << qv__nd_seg_log2(ce) : ce->stored_len;
     for (uint64_t i = 0; i < n; i++) offs[i] = i * seg;
-    offs[n] = ce->stored_len;
-    return QV_OK;
+  } else {
+    QV_TRY(table_check(ce, blk, n, err));
+    offs[0] = 4 * n;
+    for (uint64_t i = 1; i < n; i++) offs[i] = offs[i - 1] + qv__load_u32le(blk + 4 * (i - 1));
   }
-  if (n == 1) {
-    offs[0] = 0;
-    offs[1] = ce->stored_len;
-    return QV_OK;
-  }
-  /* the footer parse checked stored_len >= 4n */
-  uint64_t pos = 4 * n;
-  for (uint64_t i = 0; i < n; i++) {
-    offs[i] = pos;
-    pos += qv__load_u32le(blk + 4 * i); /* at most n * (2^32 - 1): no overflow */
-    if (pos > ce->stored_len) break;
-  }
-  if (pos != ce->stored_len)
-    return qv_error_set(err, QV_E_CORRUPT, "segment lengths do not add up to the block length");
-  offs[n] = pos;
+  offs[n] = ce->stored_len;
   return QV_OK;
 }
 
-/* offs for n segments: on the stack when small. */
-#define ND_SEG_STACK 64
-
 qv_status qv__nd_block_hash(const nd_chunk_ent *ce, const uint8_t *blk, uint64_t *out,
-                            const qv_allocator *a, qv_error *err) {
+                            qv_error *err) {
   uint64_t n = qv__nd_seg_count(ce);
   if (n == 1) {
     *out = qv__nd_hash(blk, (size_t)ce->stored_len);
     return QV_OK;
   }
-  if (ce->codec == QV_ND_CODEC_NONE) { /* fixed parts: no offsets needed */
-    nd_hasher h;
+  nd_hasher h;
+  if (ce->codec == QV_ND_CODEC_NONE) { /* parts of the segment size */
     qv__nd_hasher_init_parts(&h, (uint64_t)1 << qv__nd_seg_log2(ce));
     qv__nd_hasher_update(&h, blk, (size_t)ce->stored_len);
     *out = qv__nd_hasher_digest(&h);
     return QV_OK;
   }
-  uint64_t stackv[ND_SEG_STACK + 1], *offs = stackv;
-  if (n > ND_SEG_STACK) {
-    offs = qv_mem_alloc(a, (size_t)(n + 1) * 8, 0);
-    if (!offs) return qv__nomem(err, "segment offsets", (size_t)(n + 1) * 8);
+  QV_TRY(table_check(ce, blk, n, err));
+  qv__nd_hasher_init(&h); /* over the parts' checksums: the table, then each segment */
+  uint64_t d = qv__nd_hash(blk, (size_t)(4 * n)), pos = 4 * n;
+  qv__nd_hasher_update(&h, &d, 8);
+  for (uint64_t i = 0; i < n; i++) {
+    uint32_t len = qv__load_u32le(blk + 4 * i);
+    d = qv__nd_hash(blk + pos, len);
+    qv__nd_hasher_update(&h, &d, 8);
+    pos += len;
   }
-  qv_status s = qv__nd_seg_offsets(ce, blk, offs, err);
-  if (s == QV_OK) *out = parts_hash(ce, blk, offs, n);
-  if (offs != stackv) qv_mem_free(a, offs, (size_t)(n + 1) * 8, 0);
-  return s;
+  *out = qv__nd_hasher_digest(&h);
+  return QV_OK;
 }
 
 qv_status qv__nd_block_decode(const nd_chunk_ent *ce, const uint8_t *blk, uint8_t *dst,
@@ -136,12 +118,11 @@ qv_status qv__nd_block_decode(const nd_chunk_ent *ce, const uint8_t *blk, uint8_
   size_t raw = (size_t)ce->raw_len;
   if (n == 1 || ce->codec == QV_ND_CODEC_NONE)
     return qv__nd_decode(ce->codec, blk, (size_t)ce->stored_len, dst, raw, err);
+  QV_TRY(table_check(ce, blk, n, err));
   size_t seg = (size_t)1 << qv__nd_seg_log2(ce);
   uint64_t pos = 4 * n;
   for (uint64_t i = 0; i < n; i++) {
-    uint64_t len = qv__load_u32le(blk + 4 * i);
-    if (len > ce->stored_len - pos)
-      return qv_error_set(err, QV_E_CORRUPT, "segment lengths do not add up to the block length");
+    uint32_t len = qv__load_u32le(blk + 4 * i);
     size_t off = (size_t)i * seg, want = raw - off < seg ? raw - off : seg;
     qv_status s = qv__nd_decode(ce->codec, blk + pos, (size_t)len, dst + off, want, err);
     if (s < 0) {
@@ -150,7 +131,5 @@ qv_status qv__nd_block_decode(const nd_chunk_ent *ce, const uint8_t *blk, uint8_
     }
     pos += len;
   }
-  if (pos != ce->stored_len)
-    return qv_error_set(err, QV_E_CORRUPT, "segment lengths do not add up to the block length");
   return QV_OK;
 }

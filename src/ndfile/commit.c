@@ -62,8 +62,7 @@ static qv_status put_pchunk(lw *l, const nd_meta *m, const nd_pchunk *pc, nd_chu
   if (!bound) return err ? err->code : QV_E_INVALID;
   if (m->codec != QV_ND_CODEC_NONE) QV_TRY(lw_scratch(l, bound, err));
   const uint8_t *blk;
-  QV_TRY(qv__nd_block_encode(m->codec, m->level, sl, pc->raw, pc->len, l->scratch, l->scap, ce, &blk,
-                              l->f->alloc, err));
+  QV_TRY(qv__nd_block_encode(m->codec, m->level, sl, pc->raw, pc->len, l->scratch, l->scap, ce, &blk, err));
   return lw_append(l, blk, (size_t)ce->stored_len, err);
 }
 
@@ -137,7 +136,7 @@ qv_status qv__nd_publish(qv_nd_file *f, uint64_t seq, bool base, qv_error *err) 
         }
         uint64_t hash = 0;
         bool read_ok = s == QV_OK;
-        if (s == QV_OK) s = qv__nd_block_hash(src, blk, &hash, f->alloc, err);
+        if (s == QV_OK) s = qv__nd_block_hash(src, blk, &hash, err);
         if (s == QV_OK && hash != src->hash)
           s = qv_error_set(err, QV_E_CORRUPT, "checksum mismatch");
         if (s < 0 && read_ok) {

@@ -2,8 +2,6 @@
  * a segmented block over its parts' checksums (§5a). On x86-64 CPUs with AVX2 an inlined AVX2
  * build of XXH3 is used (same result, about twice the speed of the distribution's generic
  * build); elsewhere libxxhash's XXH3_64bits. */
-#include <stdatomic.h>
-
 #include "ndfile/nd_int.h"
 
 #if defined(__x86_64__) && (defined(__clang__) || defined(__GNUC__))
@@ -81,13 +79,7 @@ static uint64_t flat_digest(nd_hasher *h) {
 
 uint64_t qv__nd_hash(const void *p, size_t n) {
 #ifdef ND_HASH_AVX2
-  static _Atomic int have_avx2 = -1; /* every thread computes the same value */
-  int have = atomic_load_explicit(&have_avx2, memory_order_relaxed);
-  if (have < 0) {
-    have = __builtin_cpu_supports("avx2") ? 1 : 0;
-    atomic_store_explicit(&have_avx2, have, memory_order_relaxed);
-  }
-  if (have) return hash_avx2(p, n);
+  if (__builtin_cpu_supports("avx2")) return hash_avx2(p, n); /* reads a flag set at startup */
 #endif
   return qv__nd_hash_generic(p, n);
 }

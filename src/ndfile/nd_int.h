@@ -159,16 +159,15 @@ size_t qv__nd_block_bound(uint32_t codec, unsigned seg_log2, size_t raw_len, qv_
  * or raw itself when it is stored plain. */
 qv_status qv__nd_block_encode(uint32_t codec, int level, unsigned seg_log2, const uint8_t *raw,
                               size_t raw_len, uint8_t *dst, size_t cap, nd_chunk_ent *ent,
-                              const uint8_t **blk, const qv_allocator *a, qv_error *err);
+                              const uint8_t **blk, qv_error *err);
 /* Where the segments of block blk (stored_len bytes, as described by ce) lie: offs[i] is the
  * offset of segment i's stored bytes, offs[n] = stored_len (n = qv__nd_seg_count). Checks the
  * segment table of a compressed block (QV_E_CORRUPT). */
 qv_status qv__nd_seg_offsets(const nd_chunk_ent *ce, const uint8_t *blk, uint64_t *offs,
                              qv_error *err);
-/* The checksum of a stored block (checks its segment table first; a table of more than 64
- * segments takes a scratch allocation from a). */
+/* The checksum of a stored block (checks its segment table first). */
 qv_status qv__nd_block_hash(const nd_chunk_ent *ce, const uint8_t *blk, uint64_t *out,
-                            const qv_allocator *a, qv_error *err);
+                            qv_error *err);
 /* Decodes a stored block into dst (raw_len bytes), one segment after another. */
 qv_status qv__nd_block_decode(const nd_chunk_ent *ce, const uint8_t *blk, uint8_t *dst,
                               qv_error *err);

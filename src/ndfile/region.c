@@ -40,7 +40,7 @@ qv_status qv__nd_spill_read(qv_nd_file *f, const nd_meta *m, const nd_pchunk *pc
   qv_status s = f->spill ? f->store->writer_read_at(f->spill, pc->ent.offset, sbuf, sl, err)
                          : qv_error_set(err, QV_E_STATE, "the unflushed layer is gone");
   uint64_t hash = 0;
-  if (s == QV_OK) s = qv__nd_block_hash(&pc->ent, sbuf, &hash, f->alloc, err);
+  if (s == QV_OK) s = qv__nd_block_hash(&pc->ent, sbuf, &hash, err);
   if (s == QV_OK && hash != pc->ent.hash)
     s = qv_error_set_at(err, QV_E_CORRUPT, (int64_t)pc->ent.offset, "checksum mismatch");
   if (s == QV_OK && !plain) s = qv__nd_block_decode(&pc->ent, sbuf, dst, err);
@@ -110,6 +110,7 @@ typedef struct segsrc {
   qv_nd_store *store;
   const char *path;
   uint64_t offset; /* the block's offset in the object */
+  uint8_t *buf;    /* where the block goes (the segrun's blk) */
 } segsrc;
 
 typedef struct segrun {
@@ -136,7 +137,7 @@ static void seg_item(void *vc, size_t i) {
     qv_error e;
     qv_error_init(&e);
     qv_status s = r->src->store->read_at(r->src->store, r->src->path, r->src->offset + r->offs[i],
-                                         (uint8_t *)(uintptr_t)p, len, &e);
+                                         r->src->buf + r->offs[i], len, &e);
     if (s < 0) {
       if (!atomic_exchange(&r->io_taken, true)) {
         r->io_status = s;
@@ -217,7 +218,7 @@ static qv_status fetch_segmented(qv_nd_file *f, const nd_layer *L, const nd_chun
   bool plain = ce->codec == QV_ND_CODEC_NONE;
   uint8_t *sbuf = plain ? dst : qv__nd_pool_get(f, stored, &cap);
   if (!sbuf) return qv__nomem(err, "chunk block", stored);
-  segsrc src = {f->store, L->path, ce->offset};
+  segsrc src = {f->store, L->path, ce->offset, sbuf};
   qv_status s = QV_OK;
   if (!plain) /* the table: 4 bytes a segment (the footer parse checked it fits the block) */
     s = f->store->read_at(f->store, L->path, ce->offset, sbuf, (size_t)(4 * qv__nd_seg_count(ce)), err);
@@ -1009,6 +1010,24 @@ static qv_status spill_block(qv_nd_file *f, wstage *st, const uint8_t *blk, size
   return spill_blockv(f, st, &v, 1, len);
 }
 
+/* Starts the checksum of a whole plain chunk of rawn bytes that this handle writes: over its
+ * parts when the handle segments a chunk that large (spec §5a). */
+static void plain_write_hasher(const qv_nd_file *f, size_t rawn, nd_hasher *h) {
+  unsigned sl = qv__nd_seg_for(f->seg_log2, rawn);
+  qv__nd_hasher_init_parts(h, sl ? (uint64_t)1 << sl : 0);
+}
+
+/* Completes st->ent (statistics already folded in) for a whole plain chunk of rawn bytes that
+ * h, from plain_write_hasher, has seen in full; the segment bits follow h's part size. */
+static void plain_ent(wstage *st, size_t rawn, nd_hasher *h) {
+  st->ent.chunk = st->chunk;
+  st->ent.raw_len = rawn;
+  st->ent.stored_len = rawn;
+  st->ent.codec = QV_ND_CODEC_NONE;
+  if (h->part) st->ent.flags |= (uint32_t)__builtin_ctzll(h->part) << ND_CHUNK_SEG_SHIFT;
+  st->ent.hash = qv__nd_hasher_digest(h);
+}
+
 /* A whole uncompressed chunk whose rows are long runs in the input: statistics and checksum
  * over the runs in place, then the runs streamed to the next layer in one vectored append —
  * no copy in user space at all. QV_E_UNSUPPORTED (nothing done) when the shape does not suit
@@ -1029,9 +1048,8 @@ static qv_status stage_direct(rctx *x, wstage *st, const uint64_t *src_start, co
   uint64_t istr[QV_ND_MAX_RANK], idx[QV_ND_MAX_RANK] = {0};
   istr[R - 1] = 1;
   for (uint32_t k = R - 1; k-- > 0;) istr[k] = istr[k + 1] * x->shape[k + 1];
-  unsigned sl = qv__nd_seg_for(f->seg_log2, rawn);
   nd_hasher h;
-  qv__nd_hasher_init_parts(&h, sl ? (uint64_t)1 << sl : 0);
+  plain_write_hasher(f, rawn, &h);
   nd_chunk_ent seg;
   for (uint64_t i = 0; i < runs; i++) {
     uint64_t off = 0;
@@ -1047,12 +1065,7 @@ static qv_status stage_direct(rctx *x, wstage *st, const uint64_t *src_start, co
       idx[k] = 0;
     }
   }
-  st->ent.chunk = st->chunk;
-  st->ent.raw_len = rawn;
-  st->ent.stored_len = rawn;
-  st->ent.codec = QV_ND_CODEC_NONE;
-  st->ent.flags |= sl << ND_CHUNK_SEG_SHIFT;
-  st->ent.hash = qv__nd_hasher_digest(&h);
+  plain_ent(st, rawn, &h);
   qv_status s = spill_blockv(f, st, iov, (size_t)runs, rawn);
   qv_mem_free(f->alloc, iov, (size_t)runs * sizeof *iov, 0);
   if (s < 0) memset(&st->ent, 0, sizeof st->ent); /* the caller starts over with a gather */
@@ -1081,7 +1094,7 @@ static qv_status encode_chunk(qv_nd_file *f, uint8_t **encbuf, size_t *ecap, con
   if (!bound) return err ? err->code : QV_E_INVALID;
   QV_TRY(scratch(f, encbuf, ecap, bound, err));
   const uint8_t *src;
-  QV_TRY(qv__nd_block_encode(m->codec, m->level, sl, raw, rawn, *encbuf, *ecap, ent, &src, f->alloc, err));
+  QV_TRY(qv__nd_block_encode(m->codec, m->level, sl, raw, rawn, *encbuf, *ecap, ent, &src, err));
   size_t blen = (size_t)ent->stored_len;
   if (blen >= ND_SPILL_MIN && spill_possible(f) && spill_block(f, st, src, blen) == QV_OK) return QV_OK;
   return stage_copy(f, st, src, blen, err);
@@ -1116,16 +1129,10 @@ static qv_status stage_encode(wctx *w, wstage *st, uint8_t **gather, size_t *gca
       b = qv__nd_raw_alloc(f->alloc, rawn);
       if (!b) return qv__nomem(err, "chunk", rawn);
     }
-    unsigned sl = qv__nd_seg_for(f->seg_log2, rawn);
     nd_hasher h;
-    qv__nd_hasher_init_parts(&h, sl ? (uint64_t)1 << sl : 0);
+    plain_write_hasher(f, rawn, &h);
     gather_band(m, x->in, x->shape, src_start, b, ext, &st->ent, &h);
-    st->ent.chunk = st->chunk;
-    st->ent.raw_len = rawn;
-    st->ent.stored_len = rawn;
-    st->ent.codec = QV_ND_CODEC_NONE;
-    st->ent.flags |= sl << ND_CHUNK_SEG_SHIFT;
-    st->ent.hash = qv__nd_hasher_digest(&h);
+    plain_ent(st, rawn, &h);
     if (!spill) {
       st->enc = b;
       st->len = rawn;

@@ -1,7 +1,6 @@
 /* util.c — ndfile helpers: the bump arena, dtype names/widths, definition checks and derived
  * sizes, chunk geometry, chunk statistics (§7) and the n-d box copy. */
 #include <math.h>
-#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -324,13 +323,7 @@ static void f32_stats(const nd_meta *m, const uint8_t *raw, size_t n, nd_chunk_e
   memcpy(&fill, m->fill, 4);
   int32_t klo, khi;
 #ifdef ND_F32_AVX2
-  static _Atomic int have_avx2 = -1; /* every thread computes the same value */
-  int have = atomic_load_explicit(&have_avx2, memory_order_relaxed);
-  if (have < 0) {
-    have = __builtin_cpu_supports("avx2") ? 1 : 0;
-    atomic_store_explicit(&have_avx2, have, memory_order_relaxed);
-  }
-  if (have) f32_stats_avx2(raw, n, fill, &e->n_fill, &klo, &khi);
+  if (__builtin_cpu_supports("avx2")) f32_stats_avx2(raw, n, fill, &e->n_fill, &klo, &khi);
   else
 #endif
     f32_stats_base(raw, n, fill, &e->n_fill, &klo, &khi);

@@ -43,14 +43,22 @@ static obj *find(mstore *s, const char *name) {
   return NULL;
 }
 
+/* The object `name` with current bytes, or NULL with QV_E_NOTFOUND in err (under s->mu). */
+static obj *find_live(mstore *s, const char *name, qv_error *err) {
+  obj *o = find(s, name);
+  if (o && o->cur) return o;
+  qv_error_set(err, QV_E_NOTFOUND, "object '%s' not found", name);
+  return NULL;
+}
+
 static qv_status m_read_at(qv_nd_store *st, const char *path, uint64_t off, void *buf, size_t len,
                            qv_error *err) {
   mstore *s = (mstore *)st;
   qv_status r = QV_OK;
   pthread_mutex_lock(&s->mu);
-  obj *o = find(s, path);
-  if (!o || !o->cur)
-    r = qv_error_set(err, QV_E_NOTFOUND, "object '%s' not found", path);
+  obj *o = find_live(s, path, err);
+  if (!o)
+    r = QV_E_NOTFOUND;
   else if (off > o->cur->len || len > o->cur->len - off)
     r = qv_error_set(err, QV_E_RANGE, "object '%s': bytes [%llu, +%zu) beyond its %zu bytes", path,
                      (unsigned long long)off, len, o->cur->len);
@@ -76,9 +84,9 @@ static qv_status m_map(qv_nd_store *st, const char *path, uint64_t size, const v
   mstore *s = (mstore *)st;
   qv_status r = QV_OK;
   pthread_mutex_lock(&s->mu);
-  obj *o = find(s, path);
-  if (!o || !o->cur)
-    r = qv_error_set(err, QV_E_NOTFOUND, "object '%s' not found", path);
+  obj *o = find_live(s, path, err);
+  if (!o)
+    r = QV_E_NOTFOUND;
   else if (o->cur->len != size)
     r = qv_error_set(err, QV_E_CORRUPT, "object '%s' has %zu bytes, expected %llu", path,
                      o->cur->len, (unsigned long long)size);
@@ -104,8 +112,8 @@ static qv_status m_size(qv_nd_store *st, const char *path, uint64_t *out, qv_err
   mstore *s = (mstore *)st;
   qv_status r = QV_OK;
   pthread_mutex_lock(&s->mu);
-  obj *o = find(s, path);
-  if (!o || !o->cur) r = qv_error_set(err, QV_E_NOTFOUND, "object '%s' not found", path);
+  obj *o = find_live(s, path, err);
+  if (!o) r = QV_E_NOTFOUND;
   else *out = o->cur->len;
   pthread_mutex_unlock(&s->mu);
   return r;
@@ -228,8 +236,8 @@ static qv_status m_remove(qv_nd_store *st, const char *path, qv_error *err) {
   mstore *s = (mstore *)st;
   qv_status r = QV_OK;
   pthread_mutex_lock(&s->mu);
-  obj *o = find(s, path);
-  if (!o || !o->cur) r = qv_error_set(err, QV_E_NOTFOUND, "object '%s' not found", path);
+  obj *o = find_live(s, path, err);
+  if (!o) r = QV_E_NOTFOUND;
   else {
     blob_unref(s, o->cur);
     o->cur = NULL;

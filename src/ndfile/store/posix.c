@@ -80,6 +80,30 @@ static qv_status p_read_at(qv_nd_store *st, const char *path, uint64_t off, void
   return QV_OK;
 }
 
+/* buffers per preadv/writev call (Linux and the BSDs take 1024) */
+#define ND_IOV_MAX 512
+
+/* The system vector for iov[i..n) with the first `done` bytes of iov[i] skipped, at most
+ * ND_IOV_MAX buffers; returns how many. */
+static int iov_batch(const qv_nd_iovec *iov, size_t n, size_t i, size_t done, struct iovec *v) {
+  int k = 0;
+  for (size_t j = i; j < n && k < ND_IOV_MAX; j++, k++) {
+    v[k].iov_base = (uint8_t *)iov[j].base + (j == i ? done : 0);
+    v[k].iov_len = iov[j].len - (j == i ? done : 0);
+  }
+  return k;
+}
+
+/* Moves the position (*i, *done) of a vectored transfer `got` bytes on. */
+static void iov_advance(const qv_nd_iovec *iov, size_t n, size_t *i, size_t *done, size_t got) {
+  while (*i < n && got >= iov[*i].len - *done) {
+    got -= iov[*i].len - *done;
+    *done = 0;
+    (*i)++;
+  }
+  *done += got;
+}
+
 /* Scattered read: preadv over batches of at most 1024 buffers, resuming after short reads. */
 static qv_status p_read_atv(qv_nd_store *st, const char *path, uint64_t off, const qv_nd_iovec *iov,
                             size_t n, qv_error *err) {
@@ -88,16 +112,11 @@ static qv_status p_read_atv(qv_nd_store *st, const char *path, uint64_t off, con
   QV_TRY(full_path(s, path, fp, sizeof fp, err));
   int fd = open(fp, O_RDONLY | O_CLOEXEC);
   if (fd < 0) return io_err(err, "open", fp);
-  struct iovec v[1024];
+  struct iovec v[ND_IOV_MAX];
   size_t i = 0, skip = 0; /* current buffer and bytes of it already filled */
   qv_status r = QV_OK;
   while (i < n) {
-    int k = 0;
-    for (size_t j = i; j < n && k < 1024; j++, k++) {
-      size_t sk = j == i ? skip : 0;
-      v[k].iov_base = (uint8_t *)iov[j].base + sk;
-      v[k].iov_len = iov[j].len - sk;
-    }
+    int k = iov_batch(iov, n, i, skip, v);
     ssize_t got = preadv(fd, v, k, (off_t)off);
     if (got < 0 && errno == EINTR) continue;
     if (got < 0) {
@@ -110,13 +129,7 @@ static qv_status p_read_atv(qv_nd_store *st, const char *path, uint64_t off, con
       break;
     }
     off += (uint64_t)got;
-    size_t left = (size_t)got;
-    while (i < n && left >= iov[i].len - skip) {
-      left -= iov[i].len - skip;
-      skip = 0;
-      i++;
-    }
-    skip += left;
+    iov_advance(iov, n, &i, &skip, (size_t)got);
   }
   close(fd);
   return r;
@@ -317,31 +330,18 @@ static qv_status p_writer_append(qv_nd_store_writer *wr, const void *data, size_
   return QV_OK;
 }
 
-/* buffers per writev call (Linux and the BSDs take 1024) */
-#define ND_IOV_MAX 512
-
 static qv_status p_writer_appendv(qv_nd_store_writer *wr, const qv_nd_iovec *iov, size_t n,
                                   qv_error *err) {
   pwriter *w = (pwriter *)wr;
   struct iovec v[ND_IOV_MAX];
   size_t i = 0, done = 0; /* iov[0..i) are written, and `done` bytes of iov[i] */
   while (i < n) {
-    int k = 0;
-    for (size_t j = i; j < n && k < ND_IOV_MAX; j++, k++) {
-      v[k].iov_base = (uint8_t *)iov[j].base + (j == i ? done : 0);
-      v[k].iov_len = iov[j].len - (j == i ? done : 0);
-    }
+    int k = iov_batch(iov, n, i, done, v);
     ssize_t r = writev(w->fd, v, k);
     if (r < 0 && errno == EINTR) continue;
     if (r < 0) return io_err(err, "write", w->tmp);
     w->len += (uint64_t)r;
-    size_t got = (size_t)r;
-    while (i < n && got >= iov[i].len - done) {
-      got -= iov[i].len - done;
-      done = 0;
-      i++;
-    }
-    done += got;
+    iov_advance(iov, n, &i, &done, (size_t)r);
     if (r == 0 && i < n) return qv_error_set(err, QV_E_IO, "'%s': write made no progress", w->tmp);
   }
   return QV_OK;
