@@ -17,6 +17,7 @@ Reads (whole and random) are the best of 5 runs, each on a freshly opened array;
 best of 3, each into a fresh directory or file.
 """
 import argparse
+import contextlib
 import os
 import shutil
 import sys
@@ -27,8 +28,6 @@ import numpy as np
 REPS = 5  # reads are timed REPS times (reopening each time) and the best reported, as on the C
           # side: on a shared VM the same read varies by 30-50% from run to run (for every
           # library), and the fastest run is the one least disturbed
-
-
 WREPS = 3  # writes of the whole array: best of 3
 
 
@@ -66,39 +65,62 @@ def du(path):
     return total
 
 
+def timed(fn):
+    """Seconds fn() takes, started after os.sync(): no system pays for another's writeback."""
+    os.sync()
+    t = time.perf_counter()
+    fn()
+    return time.perf_counter() - t
+
+
+def best_write(remove, write):
+    """The best of WREPS whole-array writes, each after remove() of the previous one."""
+    def once():
+        remove()
+        return timed(write)
+    return best([once() for _ in range(WREPS)])
+
+
+def best_reads(open_array, a, out, out1, picks, n, c, peer):
+    """The best of REPS whole reads and of REPS runs of the random chunk reads, each run on an
+    array freshly opened by open_array() (a context manager yielding (read_all, read_chunk)):
+    read_all(out) reads everything, read_chunk(r0, r1, q0, q1, out1) one chunk."""
+    g = n // c
+    trs, trrs = [], []
+    for _ in range(REPS):
+        with open_array() as (read_all, read_chunk):
+            out.fill(0)
+            trs.append(timed(lambda: read_all(out)))
+            assert np.array_equal(a, out), "%s read back differs" % peer
+
+            def chunks():
+                for k in picks:
+                    r, q = divmod(k, g)
+                    read_chunk(r * c, (r + 1) * c, q * c, (q + 1) * c, out1)
+            trrs.append(timed(chunks))
+    return best(trs), best(trrs)
+
+
 def run_zarr(a, n, c, d, picks, codec, out, out1):
     import numcodecs
     import zarr
     comp = {"none": None, "lz4": numcodecs.LZ4(acceleration=1), "zstd": numcodecs.Zstd(level=1)}[codec]
     path = os.path.join(d, "zarr-%s" % codec)
-    tws = []
-    for _ in range(WREPS):
-        shutil.rmtree(path, ignore_errors=True)
-        os.sync()
-        t = time.perf_counter()
+
+    def write():
         z = zarr.open(zarr.DirectoryStore(path), mode="w", shape=(n, n), chunks=(c, c), dtype="f4",
                       compressor=comp)
         z[:] = a
-        tws.append(time.perf_counter() - t)
-    tw = best(tws)
-    size = du(path)
-    g = n // c
-    trs, trrs = [], []
-    for _ in range(REPS):
+
+    @contextlib.contextmanager
+    def open_array():
         z = zarr.open(zarr.DirectoryStore(path), mode="r")
-        out.fill(0)
-        os.sync()
-        t = time.perf_counter()
-        z.get_basic_selection(slice(None), out=out)
-        trs.append(time.perf_counter() - t)
-        assert np.array_equal(a, out), "zarr read back differs"
-        os.sync()
-        t = time.perf_counter()
-        for k in picks:
-            r, q = divmod(k, g)
-            z.get_basic_selection((slice(r * c, (r + 1) * c), slice(q * c, (q + 1) * c)), out=out1)
-        trrs.append(time.perf_counter() - t)
-    tr, trr = best(trs), best(trrs)
+        yield (lambda o: z.get_basic_selection(slice(None), out=o),
+               lambda r0, r1, q0, q1, o: z.get_basic_selection((slice(r0, r1), slice(q0, q1)), out=o))
+
+    tw = best_write(lambda: shutil.rmtree(path, ignore_errors=True), write)
+    size = du(path)
+    tr, trr = best_reads(open_array, a, out, out1, picks, n, c, "zarr")
     shutil.rmtree(path, ignore_errors=True)
     return tw, tr, trr, size
 
@@ -107,37 +129,27 @@ def run_h5(a, n, c, d, picks, codec, out, out1):
     import h5py
     kw = {"none": {}, "lz4": {"compression": "lzf"}, "zstd": {"compression": "gzip", "compression_opts": 1}}[codec]
     path = os.path.join(d, "h5-%s.h5" % codec)
-    tws = []
-    for _ in range(WREPS):
+
+    def remove():
         if os.path.exists(path):
             os.remove(path)
-        os.sync()
-        t = time.perf_counter()
+
+    def write():
         with h5py.File(path, "w") as f:
             ds = f.create_dataset("a", shape=(n, n), dtype="f4", chunks=(c, c), **kw)
             ds[...] = a
             f.flush()
-        tws.append(time.perf_counter() - t)
-    tw = best(tws)
-    size = du(path)
-    g = n // c
-    trs, trrs = [], []
-    for _ in range(REPS):
+
+    @contextlib.contextmanager
+    def open_array():
         with h5py.File(path, "r") as f:
             ds = f["a"]
-            out.fill(0)
-            os.sync()
-            t = time.perf_counter()
-            ds.read_direct(out)
-            trs.append(time.perf_counter() - t)
-            assert np.array_equal(a, out), "h5py read back differs"
-            os.sync()
-            t = time.perf_counter()
-            for k in picks:
-                r, q = divmod(k, g)
-                ds.read_direct(out1, source_sel=np.s_[r * c:(r + 1) * c, q * c:(q + 1) * c])
-            trrs.append(time.perf_counter() - t)
-    tr, trr = best(trs), best(trrs)
+            yield (lambda o: ds.read_direct(o),
+                   lambda r0, r1, q0, q1, o: ds.read_direct(o, source_sel=np.s_[r0:r1, q0:q1]))
+
+    tw = best_write(remove, write)
+    size = du(path)
+    tr, trr = best_reads(open_array, a, out, out1, picks, n, c, "h5py")
     os.remove(path)
     return tw, tr, trr, size
 

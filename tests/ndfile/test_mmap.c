@@ -25,16 +25,11 @@ static void make_dir(void) {
   QV_REQUIRE(mkdtemp(g_dir) != NULL);
 }
 
-static void remove_dir(void) {
-  char cmd[128];
-  snprintf(cmd, sizeof cmd, "rm -rf '%s'", g_dir);
-  QV_CHECK_INT_EQ(system(cmd), 0);
-}
+static void remove_dir(void) { nd_rmdir(g_dir); }
 
 /* the mapped (default) store and the pread-only store over the same directory */
 static void open_stores(qv_nd_store **map, qv_nd_store **rd) {
-  QV_REQUIRE_OK(qv_nd_store_posix_open(g_dir, QV_ND_POSIX_NO_FSYNC, NULL, map, NULL));
-  QV_REQUIRE_OK(qv_nd_store_posix_open(g_dir, QV_ND_POSIX_NO_FSYNC | QV_ND_POSIX_NO_MMAP, NULL, rd, NULL));
+  nd_posix_pair(g_dir, map, rd);
   QV_REQUIRE((*map)->map != NULL && (*map)->unmap != NULL);
   QV_REQUIRE((*rd)->map == NULL);
 }

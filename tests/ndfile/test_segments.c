@@ -29,11 +29,7 @@ static void make_dir(void) {
   QV_REQUIRE(mkdtemp(g_dir) != NULL);
 }
 
-static void remove_dir(void) {
-  char cmd[128];
-  snprintf(cmd, sizeof cmd, "rm -rf '%s'", g_dir);
-  QV_CHECK_INT_EQ(system(cmd), 0);
-}
+static void remove_dir(void) { nd_rmdir(g_dir); }
 
 static void put_u64(uint8_t *p, uint64_t v) {
   for (int i = 0; i < 8; i++) p[i] = (uint8_t)(v >> (8 * i));
@@ -466,8 +462,7 @@ static void test_roundtrip_every_path(void) {
   rt_ref r;
   memset(&r, 0, sizeof r);
   qv_nd_store *sm, *sr, *mem;
-  QV_REQUIRE_OK(qv_nd_store_posix_open(g_dir, QV_ND_POSIX_NO_FSYNC, NULL, &sm, NULL));
-  QV_REQUIRE_OK(qv_nd_store_posix_open(g_dir, QV_ND_POSIX_NO_FSYNC | QV_ND_POSIX_NO_MMAP, NULL, &sr, NULL));
+  nd_posix_pair(g_dir, &sm, &sr);
   QV_REQUIRE_OK(qv_nd_store_memory_new(NULL, &mem, NULL));
   rt_write(sm, "r.nd", &r, SEG, true);
   rt_write(mem, "r.nd", &r, SEG, false); /* the same values (reference regenerated alike) */
@@ -517,8 +512,7 @@ static void test_roundtrip_every_path(void) {
 static void test_streamed_reads(void) {
   make_dir();
   qv_nd_store *sm, *sr;
-  QV_REQUIRE_OK(qv_nd_store_posix_open(g_dir, QV_ND_POSIX_NO_FSYNC, NULL, &sm, NULL));
-  QV_REQUIRE_OK(qv_nd_store_posix_open(g_dir, QV_ND_POSIX_NO_FSYNC | QV_ND_POSIX_NO_MMAP, NULL, &sr, NULL));
+  nd_posix_pair(g_dir, &sm, &sr);
   static const uint64_t shape[2] = {2100, 16400}, chunk[2] = {256, 4096}, z[2] = {0, 0};
   static const uint64_t ps[2] = {1, 3}, pc[2] = {2090, 16390}; /* >= 32 MiB: streamed */
   uint64_t n = shape[0] * shape[1], pn = pc[0] * pc[1];
@@ -733,8 +727,7 @@ static uint8_t *cv_write(qv_nd_store *sm, const char *file) {
 static void test_checksum_covers_every_part(void) {
   make_dir();
   qv_nd_store *sm, *sr;
-  QV_REQUIRE_OK(qv_nd_store_posix_open(g_dir, QV_ND_POSIX_NO_FSYNC, NULL, &sm, NULL));
-  QV_REQUIRE_OK(qv_nd_store_posix_open(g_dir, QV_ND_POSIX_NO_FSYNC | QV_ND_POSIX_NO_MMAP, NULL, &sr, NULL));
+  nd_posix_pair(g_dir, &sm, &sr);
   uint8_t *full = cv_write(sm, "c.nd");
   qv_nd_file *f;
   QV_REQUIRE_OK(qv_nd_open(sm, "c.nd", NULL, &f, NULL));
@@ -840,8 +833,7 @@ static void expect_corrupt(qv_nd_store *sm, qv_nd_store *sr, const char *file, c
 static void test_table_tampering(void) {
   make_dir();
   qv_nd_store *sm, *sr;
-  QV_REQUIRE_OK(qv_nd_store_posix_open(g_dir, QV_ND_POSIX_NO_FSYNC, NULL, &sm, NULL));
-  QV_REQUIRE_OK(qv_nd_store_posix_open(g_dir, QV_ND_POSIX_NO_FSYNC | QV_ND_POSIX_NO_MMAP, NULL, &sr, NULL));
+  nd_posix_pair(g_dir, &sm, &sr);
   static const struct {
     uint64_t i0;
     int64_t d0;
@@ -881,8 +873,7 @@ static void test_table_tampering(void) {
 static void test_var_lengths_checked(void) {
   make_dir();
   qv_nd_store *sm, *sr;
-  QV_REQUIRE_OK(qv_nd_store_posix_open(g_dir, QV_ND_POSIX_NO_FSYNC, NULL, &sm, NULL));
-  QV_REQUIRE_OK(qv_nd_store_posix_open(g_dir, QV_ND_POSIX_NO_FSYNC | QV_ND_POSIX_NO_MMAP, NULL, &sr, NULL));
+  nd_posix_pair(g_dir, &sm, &sr);
   static const uint64_t sh[1] = {2000}, z[1] = {0};
   const void **vals = malloc(2000 * sizeof *vals);
   size_t *lens = malloc(2000 * sizeof *lens);
@@ -1280,8 +1271,7 @@ static void test_user_codec(void) {
   QV_REQUIRE_OK_E(qv_nd_codec_register(&rle, &err), &err);
   make_dir();
   qv_nd_store *sm, *sr;
-  QV_REQUIRE_OK(qv_nd_store_posix_open(g_dir, QV_ND_POSIX_NO_FSYNC, NULL, &sm, NULL));
-  QV_REQUIRE_OK(qv_nd_store_posix_open(g_dir, QV_ND_POSIX_NO_FSYNC | QV_ND_POSIX_NO_MMAP, NULL, &sr, NULL));
+  nd_posix_pair(g_dir, &sm, &sr);
   static const uint64_t sh[2] = {4, 20000}, ch[2] = {1, 20000}, z[2] = {0, 0}; /* 5 segments */
   uint8_t *v = malloc(80000), *r = malloc(80000);
   for (size_t i = 0; i < 80000; i++) v[i] = (uint8_t)(i / 37 + i / 20000);

@@ -371,9 +371,7 @@ static void test_stream_rows_in_place(void) {
     qv_nd_store_close(st);
     qv_nd_store_close(ref);
   }
-  char cmd[64];
-  snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
-  QV_CHECK(system(cmd) == 0);
+  nd_rmdir(dir);
   free(v);
   free(r);
 }
@@ -420,9 +418,7 @@ static void test_stale_temporaries_removed(void) {
   }
   qv_nd_close(f);
   qv_nd_store_close(st);
-  char cmd[64];
-  snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
-  QV_CHECK(system(cmd) == 0);
+  nd_rmdir(dir);
 }
 
 /* Random operations (whole-chunk and partial writes, deletes and redefinitions, flushes,
@@ -540,8 +536,7 @@ static void test_random_ops_match_reference(void) {
     random_ops(seed * 7919, seed % 2 ? 1 : 2, seed > 4 ? dir : NULL, seed % 4 >= 2 ? 4096 : 0);
     QV_CHECK(system(cmd) == 0);
   }
-  snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
-  QV_CHECK(system(cmd) == 0);
+  nd_rmdir(dir);
 }
 
 QV_TEST_MAIN(QV_CASE(test_random_ops_match_reference), QV_CASE(test_stale_temporaries_removed), QV_CASE(test_stream_rows_in_place), QV_CASE(test_stream_whole_write), QV_CASE(test_stream_overwrites),

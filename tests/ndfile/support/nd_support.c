@@ -1,9 +1,23 @@
 /* nd_support.c — helpers shared by the ndfile tests (see nd_support.h). */
 #include "nd_support.h"
 
+#include <stdio.h>
+#include <stdlib.h>
+
 #include <xxhash.h>
 
 uint64_t nd_rand(uint64_t *s) { return qv_test_rand(s); }
+
+void nd_rmdir(const char *dir) {
+  char cmd[4200];
+  snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
+  QV_CHECK_INT_EQ(system(cmd), 0);
+}
+
+void nd_posix_pair(const char *dir, qv_nd_store **map, qv_nd_store **rd) {
+  QV_REQUIRE_OK(qv_nd_store_posix_open(dir, QV_ND_POSIX_NO_FSYNC, NULL, map, NULL));
+  QV_REQUIRE_OK(qv_nd_store_posix_open(dir, QV_ND_POSIX_NO_FSYNC | QV_ND_POSIX_NO_MMAP, NULL, rd, NULL));
+}
 
 uint64_t nd_prod(uint32_t rank, const uint64_t *shape) {
   uint64_t n = 1;

@@ -21,6 +21,11 @@ uint64_t nd_prod(uint32_t rank, const uint64_t *shape);
  * the box start/cnt into `part` (row-major), or with `apply` writes `part` into the box. */
 void nd_box(uint32_t rank, size_t w, uint8_t *full, const uint64_t *shape, const uint64_t *start,
             const uint64_t *cnt, uint8_t *part, bool apply);
+/* Removes directory dir and everything in it (a failure is a failed check). */
+void nd_rmdir(const char *dir);
+/* Two posix stores (no fsync) over directory dir: *map reads layers through mappings, *rd
+ * (QV_ND_POSIX_NO_MMAP) with pread. */
+void nd_posix_pair(const char *dir, qv_nd_store **map, qv_nd_store **rd);
 /* Publishes (replacing) object `name` of a store with the given bytes. */
 qv_status nd_put_obj(qv_nd_store *st, const char *name, const uint8_t *p, size_t len);
 
