@@ -1,8 +1,8 @@
 /* decompress.c — IPC body buffer decompression (BodyCompression BUFFER method): an int64 LE
  * uncompressed length (-1 = stored raw) followed by an LZ4 frame or a ZSTD frame. The declared
  * length is checked against the caller's budget and against what the frame can possibly hold
- * before anything is allocated, and the output must be exactly that long. Codec contexts allocate through the caller's allocator (the hooks
- * here serve compress.c too). */
+ * before anything is allocated, and the output must be exactly that long. Codec contexts
+ * allocate through the caller's allocator (the hooks here serve compress.c too). */
 #include <string.h>
 
 #define LZ4F_STATIC_LINKING_ONLY

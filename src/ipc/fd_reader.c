@@ -53,6 +53,16 @@ static qv_status ensure_room(qv_ipc_fd_reader *r, size_t need, qv_error *err) {
   return QV_OK;
 }
 
+/* Gives the decoder every unconsumed byte of the chunk as one slice of it. */
+static qv_status feed(qv_ipc_fd_reader *r, qv_error *err) {
+  size_t unc_at = (size_t)(qv_ipc_decoder_bytes_consumed(r->dec) - r->chunk_at);
+  qv_buffer view;
+  QV_TRY(qv_buffer_slice(&r->chunk, unc_at, r->fill - unc_at, &view, err));
+  qv_status s = qv__ipc_decoder_set_input(r->dec, &view, err);
+  qv_buffer_unref(&view);
+  return s;
+}
+
 /* Reads until at least `need` more bytes have arrived, the chunk is full or the input ends, then
  * gives the decoder every unconsumed byte as one slice of the chunk. */
 static qv_status fill_input(qv_ipc_fd_reader *r, size_t need, qv_error *err) {
@@ -74,11 +84,7 @@ static qv_status fill_input(qv_ipc_fd_reader *r, size_t need, qv_error *err) {
     r->read_total += (uint64_t)n;
     got += (size_t)n;
   }
-  size_t unc_at = (size_t)(qv_ipc_decoder_bytes_consumed(r->dec) - r->chunk_at);
-  qv_buffer view;
-  QV_TRY(qv_buffer_slice(&r->chunk, unc_at, r->fill - unc_at, &view, err));
-  qv_status s = qv__ipc_decoder_set_input(r->dec, &view, err);
-  qv_buffer_unref(&view);
+  qv_status s = feed(r, err);
   if (s == QV_OK && r->input_end) qv_ipc_decoder_finish_input(r->dec);
   return s;
 }
@@ -122,10 +128,7 @@ qv_status qv_ipc_fd_reader_open_prefixed(int fd, const void *prefix, size_t pref
       memcpy((uint8_t *)(uintptr_t)r->chunk.data, prefix, prefix_len);
       r->fill = prefix_len;
       r->read_total = prefix_len;
-      qv_buffer view;
-      s = qv_buffer_slice(&r->chunk, 0, prefix_len, &view, err);
-      if (s == QV_OK) s = qv__ipc_decoder_set_input(r->dec, &view, err);
-      qv_buffer_unref(&view);
+      s = feed(r, err);
     }
   }
   if (s == QV_OK) s = pump(r, NULL, err);
