@@ -81,7 +81,7 @@ qv_status qv__nd_publish(qv_nd_file *f, uint64_t seq, bool base, qv_error *err) 
    * (blocks overwritten since, or an append failed) write the layer afresh, copying those
    * blocks over. */
   bool in_spill = !base && f->spill && !f->spill_broken && f->spill_seq == seq &&
-                  f->spill_off == ND_HEADER_LEN + f->spill_live;
+                  f->spill_off == ND_DATA_ALIGN + f->spill_live;
   qv_status s = QV_OK;
   if (in_spill) {
     l.w = f->spill;
@@ -89,9 +89,13 @@ qv_status qv__nd_publish(qv_nd_file *f, uint64_t seq, bool base, qv_error *err) 
   } else {
     s = f->store->writer_open(f->store, name, &l.w, err);
     if (s < 0) goto out;
-    uint8_t hd[ND_HEADER_LEN];
-    qv__nd_header(hd);
-    QV_TRY_GOTO(s, lw_append(&l, hd, sizeof hd, err), out);
+    /* page-aligned blocks when the layer will be large (spec §3): pending changes, or for a
+     * compacted base the layers it merges, of ND_ALIGN_MIN bytes or more */
+    uint64_t expect = (uint64_t)f->pending_bytes + f->spill_live;
+    for (size_t i = 0; base && i < f->n_layers; i++) expect += f->layers[i].size;
+    uint8_t hd[ND_DATA_ALIGN];
+    size_t hl = qv__nd_header(hd, expect >= ND_ALIGN_MIN);
+    QV_TRY_GOTO(s, lw_append(&l, hd, hl, err), out);
   }
   size_t n_ent = base ? f->n_view : f->n_pend;
   nd_entry *ents = n_ent ? qv__nd_arena_alloc(&tmp, n_ent * sizeof *ents) : NULL;
@@ -242,7 +246,7 @@ static qv_status flush_locked(qv_nd_file *f, qv_error *err) {
 
 qv_status qv__nd_maybe_autoflush(qv_nd_file *f, qv_error *err) {
   /* memory held, plus spilled bytes no pending chunk references any more (overwritten) */
-  uint64_t dead = f->spill_off > ND_HEADER_LEN + f->spill_live ? f->spill_off - ND_HEADER_LEN - f->spill_live : 0;
+  uint64_t dead = f->spill_off > ND_DATA_ALIGN + f->spill_live ? f->spill_off - ND_DATA_ALIGN - f->spill_live : 0;
   if (f->pending_bytes + dead <= f->opts.max_pending_bytes) return QV_OK;
   return flush_locked(f, err);
 }

@@ -32,10 +32,13 @@ bool qv__nd_layer_seq(const char *name, size_t prefix_len, uint64_t *seq) {
   return true;
 }
 
-void qv__nd_header(uint8_t out[ND_HEADER_LEN]) {
+size_t qv__nd_header(uint8_t out[ND_DATA_ALIGN], bool aligned) {
   memcpy(out, qv__nd_magic_head, 8);
   qv__store_u32le(out + 8, ND_VERSION);
-  qv__store_u32le(out + 12, 0);
+  qv__store_u32le(out + 12, aligned ? ND_HEAD_ALIGNED : 0);
+  if (!aligned) return ND_HEADER_LEN;
+  memset(out + ND_HEADER_LEN, 0, ND_DATA_ALIGN - ND_HEADER_LEN);
+  return ND_DATA_ALIGN;
 }
 
 void qv__nd_trailer(uint8_t out[ND_TRAILER_LEN], uint64_t footer_len, uint64_t footer_hash) {
@@ -250,7 +253,7 @@ static qv_status parse_attrs(rd *r, nd_arena *ar, const qv_nd_limits *lim, nd_me
 
 /* How the blocks seen so far cover the data region [16, data_end) (§3 check 5). */
 typedef struct tiling {
-  uint64_t data_end;
+  uint64_t data_start, data_end;
   uint64_t next;  /* while in footer order: where the next block must start */
   uint64_t total; /* bytes of all blocks */
   bool ordered;   /* every block so far started where the previous ended */
@@ -327,12 +330,12 @@ static qv_status parse_entry(rd *r, nd_arena *ar, const qv_nd_limits *lim, nd_en
     snprintf(what, sizeof what, "chunk entry %llu", (unsigned long long)i);
     if (c->chunk >= m->n_chunks) return bad(r, "%s: chunk number outside the grid", what);
     if (i && c->chunk <= e->chunks[i - 1].chunk) return bad(r, "%s: chunk numbers not strictly increasing", what);
-    if (c->offset < ND_HEADER_LEN || c->offset > tl->data_end || c->stored_len > tl->data_end - c->offset)
+    if (c->offset < tl->data_start || c->offset > tl->data_end || c->stored_len > tl->data_end - c->offset)
       return bad(r, "%s: block lies outside the data region", what);
     if (tl->ordered && c->offset == tl->next) tl->next += c->stored_len;
     else tl->ordered = false;
     tl->total += c->stored_len; /* cannot overflow: each block ≤ data_end and the count is bounded */
-    if (tl->total > tl->data_end - ND_HEADER_LEN) return bad(r, "%s: blocks overlap (more block bytes than data)", what);
+    if (tl->total > tl->data_end - tl->data_start) return bad(r, "%s: blocks overlap (more block bytes than data)", what);
     uint64_t org[QV_ND_MAX_RANK], ext[QV_ND_MAX_RANK];
     uint64_t ne = qv__nd_chunk_extent(m, c->chunk, org, ext);
     if (!var && c->raw_len != ne * m->width) return bad(r, "%s: decoded length does not match the chunk shape", what);
@@ -366,7 +369,7 @@ static int extent_cmp(const void *a, const void *b) {
 }
 
 /* Blocks not in footer order (a layer whose chunks were streamed to the store as they were
- * written): sorted by offset they must still tile [16, data_end) exactly (§3 check 5). */
+ * written): sorted by offset they must still tile [data_start, data_end) exactly (§3 check 5). */
 static qv_status check_tiling(const nd_layer *l, uint64_t data_end, qv_error *err) {
   size_t n = 0;
   for (size_t i = 0; i < l->n_entries; i++) n += (size_t)l->entries[i].n_chunks;
@@ -378,7 +381,7 @@ static qv_status check_tiling(const nd_layer *l, uint64_t data_end, qv_error *er
     for (uint64_t j = 0; j < l->entries[i].n_chunks; j++)
       x[k++] = (extent){l->entries[i].chunks[j].offset, l->entries[i].chunks[j].stored_len};
   qsort(x, n, sizeof *x, extent_cmp);
-  uint64_t next = ND_HEADER_LEN;
+  uint64_t next = l->data_start;
   qv_status s = QV_OK;
   for (size_t i = 0; i < n && s == QV_OK; i++) {
     if (x[i].off != next)
@@ -394,8 +397,9 @@ static qv_status check_tiling(const nd_layer *l, uint64_t data_end, qv_error *er
   return s;
 }
 
-qv_status qv__nd_footer_parse(const uint8_t *p, size_t len, uint64_t seq, uint64_t data_end,
-                              const qv_nd_limits *lim, nd_layer *out, qv_error *err) {
+qv_status qv__nd_footer_parse(const uint8_t *p, size_t len, uint64_t seq, uint64_t data_start,
+                              uint64_t data_end, const qv_nd_limits *lim, nd_layer *out,
+                              qv_error *err) {
   rd r = {p, len, 0, err, NULL};
   uint64_t fseq;
   uint32_t flags, n;
@@ -412,11 +416,12 @@ qv_status qv__nd_footer_parse(const uint8_t *p, size_t len, uint64_t seq, uint64
   if (n > (len - r.pos) / 4) return bad(&r, "%s", "array count exceeds the footer");
   out->seq = seq;
   out->flags = flags;
+  out->data_start = data_start;
   out->n_entries = n;
   out->entries = n ? qv__nd_arena_alloc(&out->arena, n * sizeof(nd_entry)) : NULL;
   if (n && !out->entries) return qv__nomem(err, "layer entries", n * sizeof(nd_entry));
-  if (data_end < ND_HEADER_LEN) return bad(&r, "%s", "data region ends before the header");
-  tiling tl = {data_end, ND_HEADER_LEN, 0, true};
+  if (data_end < data_start) return bad(&r, "%s", "data region ends before the header");
+  tiling tl = {data_start, data_end, data_start, 0, true};
   for (uint32_t i = 0; i < n; i++) {
     QV_TRY(parse_entry(&r, &out->arena, lim, &out->entries[i], &tl));
     if (i && strcmp(out->entries[i - 1].meta.name, out->entries[i].meta.name) >= 0)
@@ -425,10 +430,10 @@ qv_status qv__nd_footer_parse(const uint8_t *p, size_t len, uint64_t seq, uint64
       return bad(&r, "array '%s': a base layer holds only definitions", out->entries[i].meta.name);
   }
   if (r.pos != len) return bad(&r, "%s", "trailing bytes after the last array");
-  if (tl.total != data_end - ND_HEADER_LEN)
+  if (tl.total != data_end - data_start)
     return qv_error_set(err, QV_E_CORRUPT, "layer %llu: blocks hold %llu bytes but the data region has %llu",
                         (unsigned long long)seq, (unsigned long long)tl.total,
-                        (unsigned long long)(data_end - ND_HEADER_LEN));
+                        (unsigned long long)(data_end - data_start));
   return tl.ordered ? QV_OK : check_tiling(out, data_end, err);
 }
 
@@ -484,7 +489,7 @@ qv_status qv__nd_layer_load(qv_nd_store *st, const char *path, uint64_t seq,
   qv__nd_arena_init(&out->arena, a);
   qv__nd_layer_name(name, sizeof name, path, seq);
   uint64_t size;
-  uint8_t tr[ND_TRAILER_LEN], hd[ND_HEADER_LEN];
+  uint8_t tr[ND_TRAILER_LEN], hd[ND_DATA_ALIGN];
   uint8_t *foot = NULL;
   uint64_t fl = 0, fh;
   qv_status s;
@@ -494,11 +499,27 @@ qv_status qv__nd_layer_load(qv_nd_store *st, const char *path, uint64_t seq,
                      : QV_OK, fail);
   QV_TRY_GOTO(s, st->read_at(st, name, size - ND_TRAILER_LEN, tr, sizeof tr, err), fail);
   QV_TRY_GOTO(s, qv__nd_layer_parse_tail(tr, size, lim, &fl, &fh, err), fail);
-  QV_TRY_GOTO(s, st->read_at(st, name, 0, hd, sizeof hd, err), fail);
+  QV_TRY_GOTO(s, st->read_at(st, name, 0, hd, ND_HEADER_LEN, err), fail);
+  uint32_t hflags = qv__load_u32le(hd + 12);
   if (memcmp(hd, qv__nd_magic_head, 8) != 0 || qv__load_u32le(hd + 8) != ND_VERSION ||
-      qv__load_u32le(hd + 12) != 0) {
+      (hflags & ~ND_HEAD_ALIGNED) != 0) {
     s = qv_error_set_at(err, QV_E_CORRUPT, 0, "header is wrong (magic, version or flags)");
     goto fail;
+  }
+  uint64_t dstart = ND_HEADER_LEN;
+  if (hflags & ND_HEAD_ALIGNED) { /* the padding must be there and be zero (§3 check 3) */
+    dstart = ND_DATA_ALIGN;
+    if (fl > size - ND_TRAILER_LEN || size - ND_TRAILER_LEN - fl < dstart) {
+      s = qv_error_set(err, QV_E_CORRUPT, "aligned layer of %llu bytes is too small for its header padding and footer",
+                       (unsigned long long)size);
+      goto fail;
+    }
+    QV_TRY_GOTO(s, st->read_at(st, name, ND_HEADER_LEN, hd + ND_HEADER_LEN, ND_DATA_ALIGN - ND_HEADER_LEN, err), fail);
+    for (size_t i = ND_HEADER_LEN; i < ND_DATA_ALIGN; i++)
+      if (hd[i]) {
+        s = qv_error_set_at(err, QV_E_CORRUPT, (int64_t)i, "header padding is not zero");
+        goto fail;
+      }
   }
   foot = qv_mem_alloc(a, fl ? (size_t)fl : 1, 64);
   if (!foot) {
@@ -511,7 +532,7 @@ qv_status qv__nd_layer_load(qv_nd_store *st, const char *path, uint64_t seq,
     s = qv_error_set_at(err, QV_E_CORRUPT, (int64_t)fstart, "footer checksum mismatch");
     goto fail;
   }
-  QV_TRY_GOTO(s, qv__nd_footer_parse(foot, (size_t)fl, seq, fstart, lim, out, err), fail);
+  QV_TRY_GOTO(s, qv__nd_footer_parse(foot, (size_t)fl, seq, dstart, fstart, lim, out, err), fail);
   out->size = size;
   out->path = qv__nd_arena_strndup(&out->arena, name, strlen(name));
   if (!out->path) {

@@ -16,6 +16,12 @@
 
 #define ND_VERSION 1u
 #define ND_HEADER_LEN 16u
+/* Header flag 1 (ALIGNED, spec §3): zero padding follows the header and the data region starts
+ * at ND_DATA_ALIGN, so that blocks land on page boundaries. */
+#define ND_HEAD_ALIGNED 1u
+#define ND_DATA_ALIGN 4096u
+/* A layer expected to hold at least this many block bytes is written aligned. */
+#define ND_ALIGN_MIN ((uint64_t)64 << 10)
 #define ND_TRAILER_LEN 40u
 #define ND_CHUNK_ENT_LEN 72u
 #define ND_FLAG_BASE 1u
@@ -82,6 +88,7 @@ typedef struct nd_layer {
   uint64_t seq;
   uint32_t flags;
   uint64_t size;
+  uint64_t data_start; /* where the blocks start: ND_HEADER_LEN, or ND_DATA_ALIGN when aligned */
   char *path;
   nd_entry *entries;
   size_t n_entries;
@@ -95,13 +102,15 @@ typedef struct nd_layer {
   qv_buffer mapbuf;
 } nd_layer;
 
-/* Footer parse of layer bytes (whole object). Fills *out (arena inited by the caller).
- * `data_end` receives where the footer starts. */
+/* Footer parse of layer bytes (whole object). Fills *out (arena inited by the caller). The
+ * blocks must tile [data_start, data_end): from the end of the header (and its padding) to where
+ * the footer starts. */
 qv_status qv__nd_layer_parse_tail(const uint8_t *trailer, uint64_t obj_size,
                                   const qv_nd_limits *lim, uint64_t *footer_len,
                                   uint64_t *footer_hash, qv_error *err);
-qv_status qv__nd_footer_parse(const uint8_t *p, size_t len, uint64_t seq, uint64_t data_end,
-                              const qv_nd_limits *lim, nd_layer *out, qv_error *err);
+qv_status qv__nd_footer_parse(const uint8_t *p, size_t len, uint64_t seq, uint64_t data_start,
+                              uint64_t data_end, const qv_nd_limits *lim, nd_layer *out,
+                              qv_error *err);
 /* Loads and checks layer `seq` of the file at `path`, and maps it when the store can (a store
  * that cannot map it leaves the layer unmapped; QV_E_NOTFOUND and QV_E_CORRUPT from map, an
  * object gone or changed since its size was read, are errors). */
@@ -111,7 +120,9 @@ qv_status qv__nd_layer_load(qv_nd_store *st, const char *path, uint64_t seq,
 void qv__nd_layer_free(nd_layer *l); /* also unmaps it */
 /* Footer serialisation of one entry / header / trailer. */
 qv_status qv__nd_put_entry(qv_mbuffer *b, const nd_entry *e, qv_error *err);
-void qv__nd_header(uint8_t out[ND_HEADER_LEN]);
+/* The header region of a layer, padding included when aligned; returns its length (the data
+ * region's start). */
+size_t qv__nd_header(uint8_t out[ND_DATA_ALIGN], bool aligned);
 void qv__nd_trailer(uint8_t out[ND_TRAILER_LEN], uint64_t footer_len, uint64_t footer_hash);
 uint64_t qv__nd_hash(const void *p, size_t n);
 uint64_t qv__nd_hash_generic(const void *p, size_t n); /* without the AVX2 path (tests) */

@@ -980,15 +980,15 @@ static qv_status spill_blockv(qv_nd_file *f, wstage *st, const qv_nd_iovec *iov,
   if (f->spill_broken) s = QV_E_IO;
   if (s == QV_OK && !f->spill) {
     char name[4200];
-    uint8_t hd[ND_HEADER_LEN];
+    uint8_t hd[ND_DATA_ALIGN];
     f->spill_seq = qv__nd_top_seq(f) + 1;
     qv__nd_layer_name(name, sizeof name, f->path, f->spill_seq);
-    qv__nd_header(hd);
+    size_t hl = qv__nd_header(hd, true); /* streamed blocks are large: page-aligned layer */
     s = f->store->writer_open(f->store, name, &f->spill, NULL);
     if (s == QV_OK) {
       f->spill_off = 0;
-      s = f->store->writer_append(f->spill, hd, sizeof hd, NULL);
-      if (s == QV_OK) f->spill_off = sizeof hd;
+      s = f->store->writer_append(f->spill, hd, hl, NULL);
+      if (s == QV_OK) f->spill_off = hl;
     }
   }
   if (s == QV_OK)

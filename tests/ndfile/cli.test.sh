@@ -136,7 +136,9 @@ ok "$Q nd verify data.nd" "ok: 1 layers"
 
 # corruption is reported, naming the layer, array and chunk
 F=$(ls data.nd/layer-*.qnd)
-printf '\xff' | dd of="$F" bs=1 seek=20 conv=notrunc 2>/dev/null
+START=16 # the first block starts after the header, or after its padding when aligned (§3)
+[ $(( $(od -An -tu1 -j12 -N1 "$F") & 1 )) = 1 ] && START=4096
+printf '\xff' | dd of="$F" bs=1 seek=$((START + 4)) conv=notrunc 2>/dev/null
 bad "$Q nd verify data.nd" 1 "checksum mismatch"
 
 # the ndfile step of the demo passes (other steps are checked by their owners' tests)

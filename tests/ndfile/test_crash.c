@@ -1,7 +1,7 @@
 /* test_crash.c — ndfile crash safety and corruption detection: a failure, a crash (unsynced
  * changes dropped) or a torn write at every mutating store operation of flush and of compact
  * leaves exactly the before or the after state; a flipped byte anywhere in a layer is reported
- * as QV_E_CORRUPT; hostile footers with valid checksums fail with CORRUPT or LIMIT. */
+ * as QV_E_CORRUPT, the padding of page-aligned layers included; hostile footers with valid checksums fail with CORRUPT or LIMIT. */
 #include <xxhash.h>
 
 #include "support/nd_support.h"
@@ -271,6 +271,108 @@ static void test_every_flipped_byte_is_detected(void) {
   qv_nd_store_close(st);
 }
 
+/* Large layers are page-aligned (header flag ALIGNED, zero padding up to 4096: spec §3), small
+ * ones are not; the padding and the flag are checked like every other byte. */
+static qv_status open_snapshot(qv_nd_store *st, qv_error *err) {
+  qv_nd_file *f;
+  QV_TRY(qv_nd_open(st, "c.nd", NULL, &f, err));
+  char *snap = nd_snapshot(f, err);
+  qv_status s = snap ? QV_OK : err->code;
+  free(snap);
+  qv_nd_close(f);
+  return s;
+}
+
+static uint8_t *get_obj(qv_nd_store *st, const char *name, uint64_t *size) {
+  if (st->size(st, name, size, NULL) != QV_OK) return NULL;
+  uint8_t *p = malloc(*size);
+  if (p && st->read_at(st, name, 0, p, *size, NULL) != QV_OK) {
+    free(p);
+    p = NULL;
+  }
+  return p;
+}
+
+static void test_aligned_layers(void) {
+  qv_nd_store *st;
+  qv_nd_file *f;
+  qv_error err;
+  QV_REQUIRE_OK(qv_nd_store_memory_new(NULL, &st, NULL));
+  QV_REQUIRE_OK(setup(st, &f));
+  float *b = malloc(128 * 128 * sizeof *b);
+  QV_REQUIRE(b != NULL);
+  big_chunk(b, 7);
+  QV_REQUIRE_OK(qv_nd_write(f, "big", z2, bchk, b, 128 * 128 * sizeof *b, NULL)); /* streamed */
+  QV_REQUIRE_OK(qv_nd_flush(f, NULL));
+  qv_nd_close(f);
+  free(b);
+  char name[64];
+  for (unsigned seq = 1; seq <= 4; seq++) {
+    snprintf(name, sizeof name, "c.nd/layer-%020u.qnd", seq);
+    uint64_t size;
+    uint8_t *o = get_obj(st, name, &size);
+    QV_REQUIRE(o != NULL);
+    QV_CHECK_UINT_EQ(nd_data_start(o), seq == 4 ? 4096u : 16u); /* only layer 4 is large */
+    if (seq == 4)
+      for (size_t i = 16; i < 4096; i++)
+        if (o[i]) QV__FAIL("padding byte %zu is %u", i, o[i]);
+    free(o);
+  }
+  QV_CHECK_OK_E(open_snapshot(st, &err), &err);
+  const char *l4 = "c.nd/layer-00000000000000000004.qnd", *l2 = "c.nd/layer-00000000000000000002.qnd";
+  uint64_t size, size2;
+  uint8_t *orig = get_obj(st, l4, &size), *orig2 = get_obj(st, l2, &size2), *mod = malloc(size);
+  QV_REQUIRE(orig && orig2 && mod);
+  /* any byte of the header or its padding changed */
+  for (size_t i = 0; i < 4096; i++) {
+    memcpy(mod, orig, size);
+    mod[i] ^= i % 2 ? 0x80 : 0x01;
+    QV_REQUIRE_OK(nd_put_obj(st, l4, mod, size));
+    qv_status s = open_snapshot(st, &err);
+    if (s != QV_E_CORRUPT) QV__FAIL("byte %zu: got %s (%s)", i, qv_status_name(s), err.message);
+  }
+  memcpy(mod, orig, size);
+  mod[20] = 1;
+  QV_REQUIRE_OK(nd_put_obj(st, l4, mod, size));
+  QV_CHECK_STATUS_E(open_snapshot(st, &err), QV_E_CORRUPT, &err);
+  QV_CHECK_CONTAINS(err.message, "header padding is not zero");
+  memcpy(mod, orig, size);
+  mod[12] = 0; /* the flag cleared: the blocks no longer tile the data region */
+  QV_REQUIRE_OK(nd_put_obj(st, l4, mod, size));
+  QV_CHECK_STATUS_E(open_snapshot(st, &err), QV_E_CORRUPT, &err);
+  mod[12] = 3; /* an unknown flag */
+  QV_REQUIRE_OK(nd_put_obj(st, l4, mod, size));
+  QV_CHECK_STATUS_E(open_snapshot(st, &err), QV_E_CORRUPT, &err);
+  QV_CHECK_CONTAINS(err.message, "header is wrong");
+  QV_REQUIRE_OK(nd_put_obj(st, l4, orig, size));
+  /* the flag set on a small layer: too small, or its blocks would have to start at 4096 */
+  memcpy(mod, orig2, size2);
+  mod[12] = 1;
+  QV_REQUIRE_OK(nd_put_obj(st, l2, mod, size2));
+  QV_CHECK_STATUS_E(open_snapshot(st, &err), QV_E_CORRUPT, &err);
+  QV_REQUIRE_OK(nd_put_obj(st, l2, orig2, size2));
+  QV_CHECK_OK_E(open_snapshot(st, &err), &err);
+  /* compaction of more than 64 KiB of layers writes an aligned base, read back intact */
+  QV_REQUIRE_OK(qv_nd_open(st, "c.nd", NULL, &f, NULL));
+  char *before = nd_snapshot(f, &err);
+  QV_CHECK_OK_E(qv_nd_compact(f, &err), &err);
+  char *after = nd_snapshot(f, &err);
+  QV_REQUIRE(before && after);
+  QV_CHECK_STR_EQ(after, before);
+  snprintf(name, sizeof name, "c.nd/layer-%020llu.qnd", (unsigned long long)qv_nd_layer_top(f));
+  qv_nd_close(f);
+  free(before);
+  free(after);
+  uint8_t *o = get_obj(st, name, &size2);
+  QV_REQUIRE(o != NULL);
+  QV_CHECK_UINT_EQ(nd_data_start(o), 4096u);
+  free(o);
+  free(orig);
+  free(orig2);
+  free(mod);
+  qv_nd_store_close(st);
+}
+
 /* ---- hostile footers with valid checksums ---- */
 typedef struct fb {
   uint8_t b[4096];
@@ -434,4 +536,5 @@ static void test_hostile_footers(void) {
 
 QV_TEST_MAIN(QV_CASE(test_crash_during_flush), QV_CASE(test_crash_during_compact),
              QV_CASE(test_crash_while_streaming_chunks), QV_CASE(test_crash_with_segmented_chunks),
-             QV_CASE(test_every_flipped_byte_is_detected), QV_CASE(test_hostile_footers))
+             QV_CASE(test_every_flipped_byte_is_detected), QV_CASE(test_aligned_layers),
+             QV_CASE(test_hostile_footers))

@@ -464,7 +464,7 @@ static void test_scattered_reads(void) {
     QV_REQUIRE_OK(st->size(st, name, &size, NULL));
     uint8_t *obj = malloc(size);
     QV_REQUIRE_OK(st->read_at(st, name, 0, obj, size, NULL));
-    obj[16 + 2000] ^= 4;
+    obj[nd_data_start(obj) + 2000] ^= 4;
     QV_REQUIRE_OK(st->remove(st, name, NULL));
     qv_nd_store_writer *w;
     QV_REQUIRE_OK(st->writer_open(st, name, &w, NULL));

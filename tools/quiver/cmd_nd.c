@@ -973,10 +973,12 @@ int qv_cli_demo_ndfile(FILE *out, const char *workdir) {
   char path[4200];
   snprintf(path, sizeof path, "%s/demo.nd/layer-%020llu.qnd", workdir, (unsigned long long)ld.seq + 2);
   FILE *fp = fopen(path, "r+b");
-  if (fp) {
-    fseek(fp, 40, SEEK_SET);
+  uint8_t hd[16];
+  if (fp && fread(hd, 1, sizeof hd, fp) == sizeof hd) {
+    long at = (hd[12] & 1 ? 4096 : 16) + 24; /* 24 bytes into the first block (spec §3) */
+    fseek(fp, at, SEEK_SET);
     int ch = fgetc(fp);
-    fseek(fp, 40, SEEK_SET);
+    fseek(fp, at, SEEK_SET);
     fputc(ch ^ 0x20, fp);
     fclose(fp);
     if (qv_nd_open(st, "demo.nd", NULL, &f, &err) == QV_OK) {
@@ -988,6 +990,7 @@ int qv_cli_demo_ndfile(FILE *out, const char *workdir) {
       bad |= dcheck(out, 0, err.message);
     }
   } else {
+    if (fp) fclose(fp);
     bad |= dcheck(out, 0, "compacted layer file not found");
   }
   bad |= demo_stream_and_views(out, st, workdir);

@@ -1,6 +1,7 @@
 /* posix.c — the ndfile store over a directory: pread for ranged reads, read-only shared mmap
  * of published (immutable) layers; publication by writing a temporary file, fsync, then link()
  * to the final name (atomic, fails if it exists) or rename(); sync fsyncs the directory. */
+#define _GNU_SOURCE /* fallocate */
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -36,7 +37,9 @@ typedef struct pmap {
 typedef struct pwriter {
   pstore *s;
   int fd;
-  uint64_t len; /* bytes appended */
+  bool no_reserve;  /* the filesystem cannot reserve blocks (or refused once) */
+  uint64_t len;     /* bytes appended */
+  uint64_t reserved; /* blocks are reserved up to here (fallocate, size kept) */
   char tmp[4096], final[4096];
 } pwriter;
 
@@ -315,9 +318,33 @@ fail:
   return r;
 }
 
+/* Reserves the file's blocks ahead of appends that take it past 1 MiB (fallocate, keeping the
+ * size), in steps of the size so far (8 MiB to 256 MiB). Buffered writes into reserved blocks
+ * skip the filesystem's per-page delayed allocation: on ext4 (Linux 6.18) a 1 GiB layer is
+ * written ~1.5x faster (5.3 vs 8 GB/s). Commit releases what lies past the end. A refusal
+ * (unsupported, no space) only ends the reserving: the writes report real errors. */
+static void reserve(pwriter *w, uint64_t add) {
+#if defined(__linux__) && defined(FALLOC_FL_KEEP_SIZE)
+  uint64_t end = w->len + add;
+  if (w->no_reserve || end <= w->reserved || end < (1u << 20)) return;
+  uint64_t step = w->len < (8u << 20) ? 8u << 20 : w->len > (256u << 20) ? 256u << 20 : w->len;
+  uint64_t from = w->reserved > w->len ? w->reserved : w->len;
+  if (end + step > (uint64_t)INT64_MAX ||
+      fallocate(w->fd, FALLOC_FL_KEEP_SIZE, (off_t)from, (off_t)(end + step - from)) != 0) {
+    w->no_reserve = true;
+    return;
+  }
+  w->reserved = end + step;
+#else
+  (void)w;
+  (void)add;
+#endif
+}
+
 static qv_status p_writer_append(qv_nd_store_writer *wr, const void *data, size_t len,
                                  qv_error *err) {
   pwriter *w = (pwriter *)wr;
+  reserve(w, len);
   const uint8_t *p = data;
   while (len) {
     ssize_t r = write(w->fd, p, len);
@@ -335,6 +362,9 @@ static qv_status p_writer_appendv(qv_nd_store_writer *wr, const qv_nd_iovec *iov
   pwriter *w = (pwriter *)wr;
   struct iovec v[ND_IOV_MAX];
   size_t i = 0, done = 0; /* iov[0..i) are written, and `done` bytes of iov[i] */
+  uint64_t total = 0;
+  for (size_t j = 0; j < n; j++) total += iov[j].len;
+  reserve(w, total);
   while (i < n) {
     int k = iov_batch(iov, n, i, done, v);
     ssize_t r = writev(w->fd, v, k);
@@ -377,7 +407,9 @@ static void p_writer_abort(qv_nd_store_writer *wr) {
 static qv_status p_writer_commit(qv_nd_store_writer *wr, unsigned flags, qv_error *err) {
   pwriter *w = (pwriter *)wr;
   qv_status r = QV_OK;
-  if (!w->s->no_fsync && fsync(w->fd) != 0) r = io_err(err, "fsync", w->tmp);
+  if (w->reserved > w->len && ftruncate(w->fd, (off_t)w->len) != 0) /* releases the reserve */
+    r = io_err(err, "truncate", w->tmp);
+  if (r == QV_OK && !w->s->no_fsync && fsync(w->fd) != 0) r = io_err(err, "fsync", w->tmp);
   if (close(w->fd) != 0 && r == QV_OK) r = io_err(err, "close", w->tmp);
   w->fd = -1;
   if (r == QV_OK) {

@@ -136,6 +136,8 @@ void nd_box(uint32_t rank, size_t w, uint8_t *full, const uint64_t *shape, const
   }
 }
 
+uint64_t nd_data_start(const uint8_t *obj) { return obj[12] & 1 ? 4096 : 16; }
+
 qv_status nd_put_obj(qv_nd_store *st, const char *name, const uint8_t *p, size_t len) {
   qv_nd_store_writer *w;
   QV_TRY(st->writer_open(st, name, &w, NULL));

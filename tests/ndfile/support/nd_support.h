@@ -26,6 +26,9 @@ void nd_rmdir(const char *dir);
 /* Two posix stores (no fsync) over directory dir: *map reads layers through mappings, *rd
  * (QV_ND_POSIX_NO_MMAP) with pread. */
 void nd_posix_pair(const char *dir, qv_nd_store **map, qv_nd_store **rd);
+/* Where the blocks of a layer object start (spec §3): after the 16-byte header, or at 4096
+ * when its header has the ALIGNED flag. */
+uint64_t nd_data_start(const uint8_t *obj);
 /* Publishes (replacing) object `name` of a store with the given bytes. */
 qv_status nd_put_obj(qv_nd_store *st, const char *name, const uint8_t *p, size_t len);
 
