@@ -81,7 +81,7 @@ qv_status qv__nd_publish(qv_nd_file *f, uint64_t seq, bool base, qv_error *err) 
    * (blocks overwritten since, or an append failed) write the layer afresh, copying those
    * blocks over. */
   bool in_spill = !base && f->spill && !f->spill_broken && f->spill_seq == seq &&
-                  f->spill_off == ND_DATA_ALIGN + f->spill_live;
+                  qv__nd_spill_dead(f) == 0;
   qv_status s = QV_OK;
   if (in_spill) {
     l.w = f->spill;
@@ -222,9 +222,12 @@ exists:
   if (s < 0) f->poisoned = true;
   if (base) qv__nd_cache_clear(f->cache);
 out:
-  if (l.w && l.w == f->spill) { /* failed before the commit: the spill writer stays (its
-                                   tail now holds bytes no block owns: the next flush rewrites) */
-    f->spill_off = l.off;
+  if (l.w && l.w == f->spill) {
+    /* Failed before the commit: the spill writer stays, for its blocks. A failed append may
+     * have kept a prefix of its bytes, so where the writer ends is unknown: stop streaming
+     * into it (a block appended now would be recorded at a wrong offset) and have the next
+     * flush write the layer afresh, reading the blocks back. */
+    f->spill_broken = true;
   } else if (l.w) {
     f->store->writer_abort(l.w);
   }
@@ -246,8 +249,7 @@ static qv_status flush_locked(qv_nd_file *f, qv_error *err) {
 
 qv_status qv__nd_maybe_autoflush(qv_nd_file *f, qv_error *err) {
   /* memory held, plus spilled bytes no pending chunk references any more (overwritten) */
-  uint64_t dead = f->spill_off > ND_DATA_ALIGN + f->spill_live ? f->spill_off - ND_DATA_ALIGN - f->spill_live : 0;
-  if (f->pending_bytes + dead <= f->opts.max_pending_bytes) return QV_OK;
+  if (f->pending_bytes + qv__nd_spill_dead(f) <= f->opts.max_pending_bytes) return QV_OK;
   return flush_locked(f, err);
 }
 

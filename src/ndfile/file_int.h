@@ -138,6 +138,12 @@ qv_status qv__nd_describe(qv_nd_file *f, const char *name, qv_nd_info *out, qv_e
 void qv__nd_pchunk_free(qv_nd_file *f, nd_pchunk *pc);
 /* Aborts the spill writer and forgets it (after a successful publish, or on close). */
 void qv__nd_spill_drop(qv_nd_file *f);
+/* Bytes the spill writer holds that no pending chunk references any more (overwritten blocks).
+ * A spill writer always starts with the aligned header (region.c spill_blockv). */
+static inline uint64_t qv__nd_spill_dead(const qv_nd_file *f) {
+  uint64_t used = ND_DATA_ALIGN + f->spill_live;
+  return f->spill && f->spill_off > used ? f->spill_off - used : 0;
+}
 void qv__nd_coord_str(const nd_meta *m, uint64_t c, char *buf, size_t cap);
 void *qv__nd_raw_alloc(const qv_allocator *a, size_t len);
 void qv__nd_raw_free(const qv_allocator *a, void *p, size_t len);

@@ -251,7 +251,7 @@ static qv_status parse_attrs(rd *r, nd_arena *ar, const qv_nd_limits *lim, nd_me
   return QV_OK;
 }
 
-/* How the blocks seen so far cover the data region [16, data_end) (§3 check 5). */
+/* How the blocks seen so far cover the data region [data_start, data_end) (§3 check 5). */
 typedef struct tiling {
   uint64_t data_start, data_end;
   uint64_t next;  /* while in footer order: where the next block must start */

@@ -983,7 +983,8 @@ static qv_status spill_blockv(qv_nd_file *f, wstage *st, const qv_nd_iovec *iov,
     uint8_t hd[ND_DATA_ALIGN];
     f->spill_seq = qv__nd_top_seq(f) + 1;
     qv__nd_layer_name(name, sizeof name, f->path, f->spill_seq);
-    size_t hl = qv__nd_header(hd, true); /* streamed blocks are large: page-aligned layer */
+    /* streamed blocks are large: a page-aligned layer (qv__nd_spill_dead counts on it) */
+    size_t hl = qv__nd_header(hd, true);
     s = f->store->writer_open(f->store, name, &f->spill, NULL);
     if (s == QV_OK) {
       f->spill_off = 0;

@@ -344,6 +344,17 @@ static void test_aligned_layers(void) {
   QV_REQUIRE_OK(nd_put_obj(st, l4, mod, size));
   QV_CHECK_STATUS_E(open_snapshot(st, &err), QV_E_CORRUPT, &err);
   QV_CHECK_CONTAINS(err.message, "header is wrong");
+  /* a footer length (checksums made valid) that puts the footer inside the padding */
+  memcpy(mod, orig, size);
+  uint64_t fl = size - 40 - 4000;
+  for (unsigned i = 0; i < 8; i++) mod[size - 40 + i] = (uint8_t)(fl >> (8 * i));
+  uint64_t h = XXH3_64bits(mod + 4000, (size_t)fl);
+  for (unsigned i = 0; i < 8; i++) mod[size - 32 + i] = (uint8_t)(h >> (8 * i));
+  h = XXH3_64bits(mod + size - 40, 24);
+  for (unsigned i = 0; i < 8; i++) mod[size - 16 + i] = (uint8_t)(h >> (8 * i));
+  QV_REQUIRE_OK(nd_put_obj(st, l4, mod, size));
+  QV_CHECK_STATUS_E(open_snapshot(st, &err), QV_E_CORRUPT, &err);
+  QV_CHECK_CONTAINS(err.message, "too small for its header padding and footer");
   QV_REQUIRE_OK(nd_put_obj(st, l4, orig, size));
   /* the flag set on a small layer: too small, or its blocks would have to start at 4096 */
   memcpy(mod, orig2, size2);

@@ -1,7 +1,8 @@
 /* test_spill.c — whole chunks streamed into the next layer as they are written (spec §2a):
  * the same visible state and the same published bytes as without streaming, reads of
  * streamed chunks before the flush, overwrites and partial updates of them, out-of-order
- * blocks (and their tiling checks), conflicts, torn appends, dead-byte auto-flush, threads. */
+ * blocks (and their tiling checks), conflicts, torn appends, failed flushes retried, dead-byte
+ * auto-flush, threads. */
 #include <fcntl.h>
 #include <limits.h>
 #include <signal.h>
@@ -284,6 +285,37 @@ static void test_stream_torn_append(void) {
   free(v);
 }
 
+/* A flush that continues the streamed layer fails at its footer or trailer append (nothing
+ * appended, or a torn prefix): the handle keeps its changes, takes more, and a retried flush
+ * publishes exactly them (no stray bytes between the blocks and the footer, no block recorded
+ * at a wrong offset). */
+static void test_stream_flush_retried(void) {
+  float *v = malloc(NEL * sizeof *v);
+  QV_REQUIRE(v != NULL);
+  static const qv_nd_fault_mode modes[2] = {QV_ND_FAULT_FAIL, QV_ND_FAULT_TEAR};
+  for (size_t m = 0; m < 2; m++) {
+    for (uint64_t k = 1; k <= 2; k++) { /* op 1: the footer append, op 2: the trailer's */
+      two t;
+      two_open(&t, QV_ND_CODEC_NONE, NULL);
+      noise(v, NEL, k);
+      both_write(&t, "a", z2, shp, v);
+      qv_nd_fault_arm(t.st, modes[m], k);
+      qv_error err;
+      QV_CHECK_STATUS_E(qv_nd_flush(t.f, &err), QV_E_IO, &err);
+      QV_CHECK(qv_nd_fault_fired(t.st));
+      qv_nd_fault_arm(t.st, QV_ND_FAULT_NONE, 0);
+      same_state(&t, "flush failed, pending");
+      both_write(&t, "b", z2, chk, v); /* a whole chunk written after the failure */
+      same_state(&t, "flush failed, written again");
+      QV_CHECK_OK_E(qv_nd_flush(t.f, &err), &err);
+      QV_CHECK_OK(qv_nd_flush(t.g, NULL));
+      same_after_reopen(&t, "flush retried");
+      two_close(&t);
+    }
+  }
+  free(v);
+}
+
 /* Overwriting streamed chunks leaves dead bytes in the unpublished layer: they count against
  * max_pending_bytes, so the layer cannot grow without bound. */
 static void test_dead_bytes_flush(void) {
@@ -542,5 +574,6 @@ static void test_random_ops_match_reference(void) {
 
 QV_TEST_MAIN(QV_CASE(test_random_ops_match_reference), QV_CASE(test_stale_temporaries_removed), QV_CASE(test_stream_rows_in_place), QV_CASE(test_stream_whole_write), QV_CASE(test_stream_overwrites),
              QV_CASE(test_unordered_tiling_checked), QV_CASE(test_stream_conflict_keeps_chunks),
-             QV_CASE(test_stream_torn_append), QV_CASE(test_dead_bytes_flush),
+             QV_CASE(test_stream_torn_append), QV_CASE(test_stream_flush_retried),
+             QV_CASE(test_dead_bytes_flush),
              QV_CASE(test_stream_threads))

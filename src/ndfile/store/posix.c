@@ -39,7 +39,7 @@ typedef struct pwriter {
   int fd;
   bool no_reserve;  /* the filesystem cannot reserve blocks (or refused once) */
   uint64_t len;     /* bytes appended */
-  uint64_t reserved; /* blocks are reserved up to here (fallocate, size kept) */
+  uint64_t reserved; /* blocks may be reserved up to here (fallocate, size kept) */
   char tmp[4096], final[4096];
 } pwriter;
 
@@ -329,10 +329,15 @@ static void reserve(pwriter *w, uint64_t add) {
   if (w->no_reserve || end <= w->reserved || end < (1u << 20)) return;
   uint64_t step = w->len < (8u << 20) ? 8u << 20 : w->len > (256u << 20) ? 256u << 20 : w->len;
   uint64_t from = w->reserved > w->len ? w->reserved : w->len;
-  if (end + step > (uint64_t)INT64_MAX ||
-      fallocate(w->fd, FALLOC_FL_KEEP_SIZE, (off_t)from, (off_t)(end + step - from)) != 0) {
+  if (end + step > (uint64_t)INT64_MAX) {
     w->no_reserve = true;
     return;
+  }
+  if (fallocate(w->fd, FALLOC_FL_KEEP_SIZE, (off_t)from, (off_t)(end + step - from)) != 0) {
+    w->no_reserve = true;
+    /* a reserve that failed midway (ENOSPC, a signal) may have kept part of the range (ext4
+     * does): count it as reserved, so that commit releases it too */
+    if (errno == EOPNOTSUPP || errno == ENOSYS || errno == EINVAL) return;
   }
   w->reserved = end + step;
 #else
