@@ -337,13 +337,15 @@ static void test_posix_store(void) {
 }
 
 /* The posix writer reserves blocks ahead of big appends (fallocate); what the layer does not
- * use is released before publication, durable (fsync) or not, and the data reads back. */
+ * use is released before publication, durable (fsync) or not, and the data reads back. A
+ * durable writer also starts the writeback of each 32 MiB as it goes (40 MiB here). */
+#define BYTES ((size_t)40 << 20)
 static void test_posix_reserve_released(void) {
   char dir[] = "/tmp/qv-nd-test-XXXXXX";
   QV_REQUIRE(mkdtemp(dir) != NULL);
-  float *v = malloc((size_t)3 << 20), *got = malloc((size_t)3 << 20);
+  float *v = malloc(BYTES), *got = malloc(BYTES);
   QV_REQUIRE(v && got);
-  for (size_t i = 0; i < ((size_t)3 << 18); i++) v[i] = (float)i * 0.5f;
+  for (size_t i = 0; i < BYTES / 4; i++) v[i] = (float)i * 0.5f;
   for (int durable = 0; durable < 2; durable++) {
     qv_nd_store *st;
     qv_nd_file *f;
@@ -351,10 +353,10 @@ static void test_posix_reserve_released(void) {
     if (durable) QV_REQUIRE_OK_E(qv_nd_store_posix_new(dir, NULL, &st, &err), &err);
     else QV_REQUIRE_OK_E(qv_nd_store_posix_open(dir, QV_ND_POSIX_NO_FSYNC, NULL, &st, &err), &err);
     const char *name = durable ? "d.nd" : "n.nd";
-    uint64_t shape[2] = {768, 1024}, chunk[2] = {256, 1024}, z[2] = {0, 0}; /* 1 MiB chunks */
+    uint64_t shape[2] = {BYTES / 4096, 1024}, chunk[2] = {256, 1024}, z[2] = {0, 0}; /* 1 MiB chunks */
     QV_REQUIRE_OK_E(qv_nd_create(st, name, NULL, &f, &err), &err);
     QV_REQUIRE_OK(nd_define(f, "a", (qv_nd_dtype){QV_ND_FLOAT32, 0}, 2, shape, chunk, 0, NULL));
-    QV_CHECK_OK_E(qv_nd_write(f, "a", z, shape, v, (size_t)3 << 20, &err), &err);
+    QV_CHECK_OK_E(qv_nd_write(f, "a", z, shape, v, BYTES, &err), &err);
     QV_CHECK_OK_E(qv_nd_flush(f, &err), &err);
     QV_CHECK_UINT_EQ(qv_nd_layer_top(f), 2);
     qv_nd_close(f);
@@ -362,15 +364,15 @@ static void test_posix_reserve_released(void) {
     snprintf(path, sizeof path, "%s/%s/layer-00000000000000000002.qnd", dir, name);
     struct stat sb;
     QV_REQUIRE(stat(path, &sb) == 0);
-    QV_CHECK(sb.st_size > (off_t)3 << 20);
+    QV_CHECK(sb.st_size > (off_t)BYTES);
     /* without the release the reserve (8 MiB steps) would still be allocated */
     if ((uint64_t)sb.st_blocks * 512 > (uint64_t)sb.st_size + ((uint64_t)1 << 20))
       QV__FAIL("%s: %llu bytes allocated for %llu", path, (unsigned long long)sb.st_blocks * 512,
                (unsigned long long)sb.st_size);
     QV_REQUIRE_OK_E(qv_nd_open(st, name, NULL, &f, &err), &err);
-    memset(got, 0, (size_t)3 << 20);
-    QV_CHECK_OK_E(qv_nd_read(f, "a", z, shape, got, (size_t)3 << 20, &err), &err);
-    QV_CHECK_MEM_EQ(got, v, (size_t)3 << 20);
+    memset(got, 0, BYTES);
+    QV_CHECK_OK_E(qv_nd_read(f, "a", z, shape, got, BYTES, &err), &err);
+    QV_CHECK_MEM_EQ(got, v, BYTES);
     qv_nd_close(f);
     qv_nd_store_close(st);
   }
@@ -378,6 +380,7 @@ static void test_posix_reserve_released(void) {
   free(got);
   nd_rmdir(dir);
 }
+#undef BYTES
 
 /* a toy user codec: XOR with 0x5a */
 static size_t x_bound(size_t n) { return n + 1; }
