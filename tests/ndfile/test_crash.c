@@ -283,16 +283,6 @@ static qv_status open_snapshot(qv_nd_store *st, qv_error *err) {
   return s;
 }
 
-static uint8_t *get_obj(qv_nd_store *st, const char *name, uint64_t *size) {
-  if (st->size(st, name, size, NULL) != QV_OK) return NULL;
-  uint8_t *p = malloc(*size);
-  if (p && st->read_at(st, name, 0, p, *size, NULL) != QV_OK) {
-    free(p);
-    p = NULL;
-  }
-  return p;
-}
-
 static void test_aligned_layers(void) {
   qv_nd_store *st;
   qv_nd_file *f;
@@ -310,7 +300,7 @@ static void test_aligned_layers(void) {
   for (unsigned seq = 1; seq <= 4; seq++) {
     snprintf(name, sizeof name, "c.nd/layer-%020u.qnd", seq);
     uint64_t size;
-    uint8_t *o = get_obj(st, name, &size);
+    uint8_t *o = nd_get_obj(st, name, &size);
     QV_REQUIRE(o != NULL);
     QV_CHECK_UINT_EQ(nd_data_start(o), seq == 4 ? 4096u : 16u); /* only layer 4 is large */
     if (seq == 4)
@@ -321,7 +311,7 @@ static void test_aligned_layers(void) {
   QV_CHECK_OK_E(open_snapshot(st, &err), &err);
   const char *l4 = "c.nd/layer-00000000000000000004.qnd", *l2 = "c.nd/layer-00000000000000000002.qnd";
   uint64_t size, size2;
-  uint8_t *orig = get_obj(st, l4, &size), *orig2 = get_obj(st, l2, &size2), *mod = malloc(size);
+  uint8_t *orig = nd_get_obj(st, l4, &size), *orig2 = nd_get_obj(st, l2, &size2), *mod = malloc(size);
   QV_REQUIRE(orig && orig2 && mod);
   /* any byte of the header or its padding changed */
   for (size_t i = 0; i < 4096; i++) {
@@ -346,12 +336,8 @@ static void test_aligned_layers(void) {
   QV_CHECK_CONTAINS(err.message, "header is wrong");
   /* a footer length (checksums made valid) that puts the footer inside the padding */
   memcpy(mod, orig, size);
-  uint64_t fl = size - 40 - 4000;
-  for (unsigned i = 0; i < 8; i++) mod[size - 40 + i] = (uint8_t)(fl >> (8 * i));
-  uint64_t h = XXH3_64bits(mod + 4000, (size_t)fl);
-  for (unsigned i = 0; i < 8; i++) mod[size - 32 + i] = (uint8_t)(h >> (8 * i));
-  h = XXH3_64bits(mod + size - 40, 24);
-  for (unsigned i = 0; i < 8; i++) mod[size - 16 + i] = (uint8_t)(h >> (8 * i));
+  nd_put_u64(mod + size - 40, size - 40 - 4000);
+  nd_reseal(mod, size);
   QV_REQUIRE_OK(nd_put_obj(st, l4, mod, size));
   QV_CHECK_STATUS_E(open_snapshot(st, &err), QV_E_CORRUPT, &err);
   QV_CHECK_CONTAINS(err.message, "too small for its header padding and footer");
@@ -374,7 +360,7 @@ static void test_aligned_layers(void) {
   qv_nd_close(f);
   free(before);
   free(after);
-  uint8_t *o = get_obj(st, name, &size2);
+  uint8_t *o = nd_get_obj(st, name, &size2);
   QV_REQUIRE(o != NULL);
   QV_CHECK_UINT_EQ(nd_data_start(o), 4096u);
   free(o);

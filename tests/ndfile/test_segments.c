@@ -31,16 +31,8 @@ static void make_dir(void) {
 
 static void remove_dir(void) { nd_rmdir(g_dir); }
 
-static void put_u64(uint8_t *p, uint64_t v) {
-  for (int i = 0; i < 8; i++) p[i] = (uint8_t)(v >> (8 * i));
-}
 static void put_u32(uint8_t *p, uint32_t v) {
   for (int i = 0; i < 4; i++) p[i] = (uint8_t)(v >> (8 * i));
-}
-static uint64_t get_u64(const uint8_t *p) {
-  uint64_t v = 0;
-  for (int i = 7; i >= 0; i--) v = v << 8 | p[i];
-  return v;
 }
 static uint32_t get_u32(const uint8_t *p) {
   return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
@@ -67,15 +59,15 @@ static uint64_t spec_hash(uint32_t codec, unsigned s, uint64_t raw_len, const ui
   if (codec == QV_ND_CODEC_NONE) {
     for (uint64_t i = 0; i < n; i++) {
       uint64_t a = i * S, b = a + S < stored_len ? a + S : stored_len;
-      put_u64(dig + 8 * k++, (uint64_t)XXH3_64bits(blk + a, (size_t)(b - a)));
+      nd_put_u64(dig + 8 * k++, (uint64_t)XXH3_64bits(blk + a, (size_t)(b - a)));
     }
   } else {
-    put_u64(dig + 8 * k++, (uint64_t)XXH3_64bits(blk, (size_t)(4 * n)));
+    nd_put_u64(dig + 8 * k++, (uint64_t)XXH3_64bits(blk, (size_t)(4 * n)));
     uint64_t pos = 4 * n;
     for (uint64_t i = 0; i < n; i++) {
       uint64_t len = get_u32(blk + 4 * i);
       if (len > stored_len - pos) len = stored_len - pos;
-      put_u64(dig + 8 * k++, (uint64_t)XXH3_64bits(blk + pos, (size_t)len));
+      nd_put_u64(dig + 8 * k++, (uint64_t)XXH3_64bits(blk + pos, (size_t)len));
       pos += len;
     }
   }
@@ -100,9 +92,8 @@ static bool obj_load(obj *o, qv_nd_store *st, const char *file, uint64_t seq, bo
   snprintf(o->name, sizeof o->name, "%s/layer-%020llu.qnd", file, (unsigned long long)seq);
   o->fs[0] = 0;
   if (posix) snprintf(o->fs, sizeof o->fs, "%s/%s", g_dir, o->name);
-  if (st->size(st, o->name, &o->size, NULL) != QV_OK) return false;
-  o->b = malloc((size_t)o->size);
-  return o->b && st->read_at(st, o->name, 0, o->b, (size_t)o->size, NULL) == QV_OK;
+  o->b = nd_get_obj(st, o->name, &o->size);
+  return o->b != NULL;
 }
 
 static bool obj_store(obj *o) {
@@ -132,24 +123,18 @@ static void flip_file(const char *path, uint64_t off) {
 
 /* The footer position of the object's bytes. */
 static uint64_t footer_pos(const obj *o, uint64_t *flen) {
-  *flen = get_u64(o->b + o->size - 40);
+  *flen = nd_get_u64(o->b + o->size - 40);
   return o->size - 40 - *flen;
 }
 
-/* Recomputes the footer checksum and the trailer checksum. */
-static void reseal(obj *o) {
-  uint64_t flen, fpos = footer_pos(o, &flen);
-  put_u64(o->b + o->size - 32, (uint64_t)XXH3_64bits(o->b + fpos, (size_t)flen));
-  put_u64(o->b + o->size - 16, (uint64_t)XXH3_64bits(o->b + o->size - 40, 24));
-}
 
 /* Where the footer holds the entry of ce (chunk, offset, stored_len, raw_len match); 0: none. */
 static uint64_t entry_at(const obj *o, const nd_chunk_ent *ce) {
   uint8_t pat[32];
-  put_u64(pat, ce->chunk);
-  put_u64(pat + 8, ce->offset);
-  put_u64(pat + 16, ce->stored_len);
-  put_u64(pat + 24, ce->raw_len);
+  nd_put_u64(pat, ce->chunk);
+  nd_put_u64(pat + 8, ce->offset);
+  nd_put_u64(pat + 16, ce->stored_len);
+  nd_put_u64(pat + 24, ce->raw_len);
   uint64_t flen, fpos = footer_pos(o, &flen), at = 0;
   for (uint64_t i = fpos; i + 72 <= fpos + flen; i++)
     if (memcmp(o->b + i, pat, 32) == 0) at = i;
@@ -801,8 +786,8 @@ static void tamper_table(qv_nd_store *sm, const char *file, const char *name, ui
   if (d1) put_u32(blk + 4 * i1, (uint32_t)((int64_t)get_u32(blk + 4 * i1) + d1));
   uint64_t at = entry_at(&o, &ce);
   QV_REQUIRE(at != 0);
-  put_u64(o.b + at + 40, spec_hash(ce.codec, seg_bits(&ce), ce.raw_len, blk, ce.stored_len));
-  reseal(&o);
+  nd_put_u64(o.b + at + 40, spec_hash(ce.codec, seg_bits(&ce), ce.raw_len, blk, ce.stored_len));
+  nd_reseal(o.b, o.size);
   QV_REQUIRE(obj_store(&o));
   obj_free(&o);
 }
@@ -883,8 +868,8 @@ static void test_var_lengths_checked(void) {
     if (k == 2) put_u32(blk + 8, 0xffffffffu);                   /* a huge length */
     uint64_t at = entry_at(&ob, &ce);
     QV_REQUIRE(at != 0);
-    put_u64(ob.b + at + 40, spec_hash(ce.codec, seg_bits(&ce), ce.raw_len, blk, ce.stored_len));
-    reseal(&ob);
+    nd_put_u64(ob.b + at + 40, spec_hash(ce.codec, seg_bits(&ce), ce.raw_len, blk, ce.stored_len));
+    nd_reseal(ob.b, ob.size);
     QV_REQUIRE(obj_store(&ob));
     qv_nd_store *stores[2] = {sm, sr};
     for (int si = 0; si < 2; si++)
@@ -1117,7 +1102,7 @@ static void test_footer_checks(void) {
     QV_REQUIRE(at != 0);
     QV_CHECK_UINT_EQ(get_u32(ob.b + at + 36), cases[c].ce->flags);
     put_u32(ob.b + at + 36, cases[c].flags);
-    reseal(&ob);
+    nd_reseal(ob.b, ob.size);
     QV_REQUIRE(obj_store(&ob));
     qv_status s = qv_nd_open(st, "h.nd", NULL, &f, &err);
     if (!cases[c].msg) {

@@ -136,6 +136,32 @@ void nd_box(uint32_t rank, size_t w, uint8_t *full, const uint64_t *shape, const
   }
 }
 
+void nd_put_u64(uint8_t *p, uint64_t v) {
+  for (int i = 0; i < 8; i++) p[i] = (uint8_t)(v >> (8 * i));
+}
+
+uint64_t nd_get_u64(const uint8_t *p) {
+  uint64_t v = 0;
+  for (int i = 7; i >= 0; i--) v = v << 8 | p[i];
+  return v;
+}
+
+uint8_t *nd_get_obj(qv_nd_store *st, const char *name, uint64_t *size) {
+  if (st->size(st, name, size, NULL) != QV_OK) return NULL;
+  uint8_t *p = malloc(*size ? (size_t)*size : 1);
+  if (p && st->read_at(st, name, 0, p, (size_t)*size, NULL) != QV_OK) {
+    free(p);
+    p = NULL;
+  }
+  return p;
+}
+
+void nd_reseal(uint8_t *obj, uint64_t size) {
+  uint64_t flen = nd_get_u64(obj + size - 40);
+  nd_put_u64(obj + size - 32, (uint64_t)XXH3_64bits(obj + size - 40 - flen, (size_t)flen));
+  nd_put_u64(obj + size - 16, (uint64_t)XXH3_64bits(obj + size - 40, 24));
+}
+
 uint64_t nd_data_start(const uint8_t *obj) { return obj[12] & 1 ? 4096 : 16; }
 
 qv_status nd_put_obj(qv_nd_store *st, const char *name, const uint8_t *p, size_t len) {

@@ -26,6 +26,14 @@ void nd_rmdir(const char *dir);
 /* Two posix stores (no fsync) over directory dir: *map reads layers through mappings, *rd
  * (QV_ND_POSIX_NO_MMAP) with pread. */
 void nd_posix_pair(const char *dir, qv_nd_store **map, qv_nd_store **rd);
+/* Little-endian u64 into / out of layer bytes. */
+void nd_put_u64(uint8_t *p, uint64_t v);
+uint64_t nd_get_u64(const uint8_t *p);
+/* The whole of object `name` (malloc'd, *size set), or NULL when it cannot be read. */
+uint8_t *nd_get_obj(qv_nd_store *st, const char *name, uint64_t *size);
+/* Recomputes the footer and trailer checksums of layer bytes (after a deliberate edit), from the
+ * footer length in the trailer. */
+void nd_reseal(uint8_t *obj, uint64_t size);
 /* Where the blocks of a layer object start (spec §3): after the 16-byte header, or at 4096
  * when its header has the ALIGNED flag. */
 uint64_t nd_data_start(const uint8_t *obj);
