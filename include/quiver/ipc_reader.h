@@ -114,9 +114,9 @@ QV_API qv_status qv_ipc_decoder_read_schema(qv_ipc_decoder *d, qv_error *err);
  * reference those chunks — bytes are copied only when a partial message has to move to a larger
  * chunk. Memory held is therefore the batches the caller still holds plus one chunk; every size
  * is bounded by the limits in the read options, and a message's declared size beyond 64 MiB is
- * not allocated before its bytes arrive (its chunk doubles as they do). The fd must be in blocking mode (EAGAIN from
- * a non-blocking fd is reported as QV_E_IO). Bytes after the end-of-stream marker that were
- * already read are dropped. One thread at a time. */
+ * not allocated before its bytes arrive (its chunk doubles as they do). The fd must be in
+ * blocking mode (EAGAIN from a non-blocking fd is reported as QV_E_IO). Bytes after the
+ * end-of-stream marker that were already read are dropped. One thread at a time. */
 typedef struct qv_ipc_fd_reader qv_ipc_fd_reader;
 
 /* Opens a reader on `fd` and reads until the schema message has been decoded (blocking).

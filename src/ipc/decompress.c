@@ -86,15 +86,24 @@ static qv_status zstd_frame(const uint8_t *src, size_t slen, uint8_t *dst, size_
   return s;
 }
 
-/* The most bytes `slen` bytes of a codec frame can decompress to, known before decompressing:
- * LZ4 expands at most 255:1 (a match length grows by 255 per byte); for ZSTD the frame headers
- * tell (their content sizes, else blocks x block size). 0 for a frame ZSTD finds malformed. */
+/* slen * ratio, saturating. */
+static uint64_t times(size_t slen, uint64_t ratio) {
+  return (uint64_t)slen > UINT64_MAX / ratio ? UINT64_MAX : (uint64_t)slen * ratio;
+}
+
+/* The most bytes `slen` bytes of a codec frame can decompress to, known before decompressing.
+ * LZ4 expands at most 255:1 (a match length grows by 255 per byte). A ZSTD block produces at
+ * most 128 KiB from at least 4 bytes (3-byte header + an RLE byte), so 32768:1 at most; the
+ * frame headers may tell less (ZSTD_decompressBound: their content sizes, else blocks x block
+ * size) but a content size is only the producer's word, so it never raises the bound. 0 for a
+ * frame ZSTD finds malformed. */
 static uint64_t frame_bound(int codec, const uint8_t *src, size_t slen) {
-  if (codec == QV_FB_COMPRESSION_LZ4_FRAME)
-    return slen > UINT64_MAX / 256 ? UINT64_MAX : (uint64_t)slen * 256;
+  if (codec == QV_FB_COMPRESSION_LZ4_FRAME) return times(slen, 256);
   if (codec == QV_FB_COMPRESSION_ZSTD) {
     unsigned long long b = ZSTD_decompressBound(src, slen);
-    return b == ZSTD_CONTENTSIZE_ERROR ? 0 : (uint64_t)b;
+    if (b == ZSTD_CONTENTSIZE_ERROR) return 0;
+    uint64_t most = times(slen, (uint64_t)1 << 15);
+    return (uint64_t)b < most ? (uint64_t)b : most;
   }
   return UINT64_MAX; /* unknown codec: refused below */
 }

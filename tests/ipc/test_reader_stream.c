@@ -9,6 +9,7 @@
 #include <string.h>
 #include <zstd.h>
 
+#include "ipc/fb_build.h"
 #include "ipc/ipc_int.h"
 #include "qv_test.h"
 #include "support/largest_alloc.h"
@@ -419,6 +420,73 @@ static void test_compressed_lies(void) {
     }
 }
 
+/* A ZSTD buffer (declared length, then a frame of one RLE block of `n` 'x' bytes whose header
+ * claims content size `fcs`) into in[25]. */
+static void zstd_rle_buffer(uint8_t *in, int64_t declared, uint64_t fcs, uint32_t n) {
+  memset(in, 0, 25);
+  le64(in, declared);
+  static const uint8_t magic[4] = {0x28, 0xB5, 0x2F, 0xFD};
+  memcpy(in + 8, magic, 4);
+  in[12] = 0xE0; /* 8-byte content size, single segment (no window descriptor) */
+  le64(in + 13, (int64_t)fcs);
+  uint32_t bh = (n << 3) | (1u << 1) | 1u; /* last block, RLE, n bytes */
+  in[21] = (uint8_t)bh;
+  in[22] = (uint8_t)(bh >> 8);
+  in[23] = (uint8_t)(bh >> 16);
+  in[24] = 'x';
+}
+
+/* Frames whose headers claim more than their blocks can produce: a ZSTD frame header's content
+ * size (1 GiB here, then 2^40) is the producer's word, and a 1 GiB declared length must not be
+ * allocated on it. The densest honest frames still decode: one 25-byte RLE frame of 128 KiB,
+ * and 1 MiB of zeros as LZ4 and as ZSTD frames. */
+static void test_compressed_header_lies(void) {
+  const int64_t huge = (int64_t)1 << 30;
+  const uint64_t fcs[2] = {(uint64_t)1 << 30, (uint64_t)1 << 40};
+  uint8_t in[25];
+  qv_buffer b, out;
+  qv_error err;
+  for (int k = 0; k < 2; k++) {
+    zstd_rle_buffer(in, huge, fcs[k], 12);
+    QV_REQUIRE_OK(qv_buffer_wrap(in, sizeof in, NULL, NULL, NULL, &b, NULL));
+    int64_t budget = (int64_t)4 << 30;
+    qv_error_init(&err);
+    qv_allocator a = largest_alloc_start();
+    QV_CHECK_STATUS_E(qv__ipc_decompress(QV_FB_COMPRESSION_ZSTD, &b, &budget, &a, &out, &err),
+                      QV_E_CORRUPT, &err);
+    QV_CHECK_CONTAINS(err.message, "declared");
+    QV_CHECK(largest_alloc_seen < (size_t)huge);
+    QV_CHECK(out.data == NULL);
+    qv_buffer_unref(&b);
+  }
+  /* honest: 128 KiB (the largest block) from 17 frame bytes */
+  zstd_rle_buffer(in, 128 << 10, 128 << 10, 128 << 10);
+  QV_REQUIRE_OK(qv_buffer_wrap(in, sizeof in, NULL, NULL, NULL, &b, NULL));
+  int64_t budget = -1;
+  QV_CHECK_OK_E(qv__ipc_decompress(QV_FB_COMPRESSION_ZSTD, &b, &budget, NULL, &out, &err), &err);
+  QV_CHECK_UINT_EQ(out.len, 128 << 10);
+  if (out.len == 128 << 10) QV_CHECK(out.data[0] == 'x' && out.data[out.len - 1] == 'x');
+  qv_buffer_unref(&out);
+  qv_buffer_unref(&b);
+  /* honest: 1 MiB of zeros compressed by each codec as the writer does */
+  static uint8_t zeros[1 << 20];
+  for (int comp = 1; comp <= 2; comp++) {
+    qv__ipc_compressor c;
+    qv__ipc_compressor_init(&c, comp, 0, NULL);
+    qv_buffer enc = {0};
+    QV_CHECK_OK_E(qv__ipc_compress(&c, zeros, sizeof zeros, &enc, &err), &err);
+    budget = -1;
+    int codec = comp == 1 ? QV_FB_COMPRESSION_LZ4_FRAME : QV_FB_COMPRESSION_ZSTD;
+    QV_CHECK(enc.len > 8 && enc.len < 8 + sizeof zeros / 64); /* compressed, not stored raw */
+    QV_CHECK_OK_E(qv__ipc_decompress(codec, &enc, &budget, NULL, &out, &err), &err);
+    QV_CHECK_UINT_EQ(out.len, sizeof zeros);
+    if (out.len == sizeof zeros) QV_CHECK(memcmp(out.data, zeros, sizeof zeros) == 0);
+    qv_buffer_unref(&out);
+    qv_buffer_unref(&enc);
+    qv__ipc_compressor_reset(&c);
+  }
+}
+
 /* ---- dictionaries -------------------------------------------------------------------------- */
 
 /* Schema {d: dictionary<utf8, int8> id 3}. */
@@ -779,9 +847,10 @@ static void test_union_v4_v5(void) {
   }
 }
 
-QV_TEST_MAIN(QV_CASE(test_union_v4_v5), QV_CASE(test_basic_values), QV_CASE(test_incremental_exact), QV_CASE(test_incremental_bytewise),
-             QV_CASE(test_legacy_prefix), QV_CASE(test_misaligned_input), QV_CASE(test_zero_copy),
-             QV_CASE(test_compressed), QV_CASE(test_compressed_lies), QV_CASE(test_dictionaries),
-             QV_CASE(test_lying_lengths), QV_CASE(test_limits),
+QV_TEST_MAIN(QV_CASE(test_union_v4_v5), QV_CASE(test_basic_values), QV_CASE(test_incremental_exact),
+             QV_CASE(test_incremental_bytewise), QV_CASE(test_legacy_prefix),
+             QV_CASE(test_misaligned_input), QV_CASE(test_zero_copy), QV_CASE(test_compressed),
+             QV_CASE(test_compressed_lies), QV_CASE(test_compressed_header_lies),
+             QV_CASE(test_dictionaries), QV_CASE(test_lying_lengths), QV_CASE(test_limits),
              QV_CASE(test_truncation_everywhere), QV_CASE(test_random_corruption),
              QV_CASE(test_alloc_failures))
