@@ -69,8 +69,10 @@ qv_status qv_nd_read_arrow(qv_nd_file *f, const char *name, const uint64_t *star
                            qv_error *err) {
   qv_nd_info in;
   QV_TRY(qv__nd_describe(f, name, &in, err));
-  uint64_t st[QV_ND_MAX_RANK] = {0}, sh[QV_ND_MAX_RANK];
+  uint64_t st[QV_ND_MAX_RANK] = {0}, sh[QV_ND_MAX_RANK], nelem;
   qv__nd_region_or_all(in.rank, in.shape, start, shape, st, sh);
+  /* in range before the output is sized by it (a huge shape is QV_E_RANGE, not an allocation) */
+  QV_TRY(qv__nd_region_check(in.name, in.rank, in.shape, st, sh, &nelem, err));
   uint64_t rows, per_row;
   bool nested;
   QV_TRY(geometry(&in, sh, &rows, &per_row, &nested, err));
@@ -108,8 +110,7 @@ qv_status qv_nd_read_arrow(qv_nd_file *f, const char *name, const uint64_t *star
     }
   } else {
     size_t w = qv_nd_dtype_width(in.dtype);
-    uint64_t n = 1;
-    for (uint32_t k = 0; k < in.rank; k++) n *= sh[k];
+    uint64_t n = nelem;
     if (n > SIZE_MAX / (w ? w : 1)) return qv_error_set(err, QV_E_LIMIT, "region too large");
     qv_type *t = leaf_type(in.dtype.type, &owned, a, false, err);
     if (!t) return err ? err->code : QV_E_NOMEM;

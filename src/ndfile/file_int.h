@@ -165,7 +165,8 @@ void qv__nd_eff_free(qv_nd_file *f, eff *e, const nd_res *r);
 /* A zero-copy view of the region when it is exactly one whole stored chunk of a fixed-width
  * (not bool) array, uncompressed, in a mapped layer, aligned for its element type, and not
  * overwritten by a pending write: its checksum is checked and *out becomes a slice of the
- * layer's mapping. QV_E_UNSUPPORTED (nothing done) otherwise; the region must be in range. */
+ * layer's mapping. QV_E_RANGE when the region is outside the array; QV_E_UNSUPPORTED (nothing
+ * done) otherwise. */
 qv_status qv__nd_chunk_view(qv_nd_file *f, const char *name, const uint64_t *start,
                             const uint64_t *shape, qv_buffer *out, qv_error *err);
 /* Reads a spilled pending block back into dst (raw_len bytes), checked and decoded; or, with

@@ -196,6 +196,11 @@ bool qv__nd_type_var(qv_nd_dtype t);
  * region checks of qv_nd_read/qv_nd_write then report as out of range. */
 void qv__nd_region_or_all(uint32_t rank, const uint64_t *array_shape, const uint64_t *start,
                           const uint64_t *shape, uint64_t *st, uint64_t *sh);
+/* QV_E_RANGE "array 'name': region [s, +n) in dimension k is outside its extent e" unless the
+ * region start/shape (rank entries) lies inside array_shape; *nelem = its element count. */
+qv_status qv__nd_region_check(const char *name, uint32_t rank, const uint64_t *array_shape,
+                              const uint64_t *start, const uint64_t *shape, uint64_t *nelem,
+                              qv_error *err);
 /* Clipped element count of chunk number c, and the chunk's origin/extent. */
 uint64_t qv__nd_chunk_extent(const nd_meta *m, uint64_t c, uint64_t *origin, uint64_t *extent);
 /* Statistics of a raw chunk. */

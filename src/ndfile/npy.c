@@ -285,11 +285,8 @@ qv_status qv_nd_export_npy(qv_nd_file *f, const char *name, const uint64_t *star
   uint64_t st[QV_ND_MAX_RANK] = {0}, sh[QV_ND_MAX_RANK] = {0};
   uint32_t rank = in.rank;
   qv__nd_region_or_all(rank, in.shape, start, shape, st, sh);
-  for (uint32_t k = 0; k < rank; k++) /* before a file is created */
-    if (sh[k] > in.shape[k] || st[k] > in.shape[k] - sh[k])
-      return qv_error_set(err, QV_E_RANGE, "array '%s': region [%llu, +%llu) in dimension %u is outside its extent %llu",
-                          name, (unsigned long long)st[k], (unsigned long long)sh[k], k,
-                          (unsigned long long)in.shape[k]);
+  uint64_t nelem;
+  QV_TRY(qv__nd_region_check(name, rank, in.shape, st, sh, &nelem, err)); /* before a file exists */
   uint8_t hdr[4096];
   size_t hl;
   QV_TRY(qv_npy_header(in.dtype, rank, sh, hdr, sizeof hdr, &hl, err));
@@ -297,8 +294,9 @@ qv_status qv_nd_export_npy(qv_nd_file *f, const char *name, const uint64_t *star
   uint64_t row = w; /* bytes per index of dimension 0 (rank 0: the element) */
   for (uint32_t k = 1; k < rank; k++)
     if (__builtin_mul_overflow(row, sh[k], &row)) return qv_error_set(err, QV_E_LIMIT, "region too large");
-  uint64_t rows = rank ? sh[0] : 1, band = row && row < ND_NPY_BAND ? ND_NPY_BAND / row : 1;
-  if (band > rows) band = rows ? rows : 1;
+  /* rows of no bytes (an extent 0 past dimension 0) make one band: one empty read */
+  uint64_t rows = rank ? sh[0] : 1, band = !row ? rows : row < ND_NPY_BAND ? ND_NPY_BAND / row : 1;
+  if (band > rows || !band) band = rows ? rows : 1;
   if (row > SIZE_MAX / band) return qv_error_set(err, QV_E_LIMIT, "region too large");
   size_t cap = (size_t)(row * band);
   uint8_t *data = qv_mem_alloc(NULL, cap ? cap : 1, 64);

@@ -30,6 +30,10 @@ static qv_status pchunk_decode(qv_nd_file *f, const nd_pchunk *pc, uint8_t **out
   return QV_OK;
 }
 
+typedef struct segsrc segsrc;
+static qv_status check_segments(qv_nd_file *f, const nd_chunk_ent *ce, const uint8_t *blk,
+                                uint8_t *dst, const segsrc *src, qv_error *err);
+
 qv_status qv__nd_spill_read(qv_nd_file *f, const nd_meta *m, const nd_pchunk *pc, uint8_t *dst,
                             bool stored, qv_error *err) {
   size_t sl = (size_t)pc->ent.stored_len, cap = 0;
@@ -39,11 +43,14 @@ qv_status qv__nd_spill_read(qv_nd_file *f, const nd_meta *m, const nd_pchunk *pc
   char cs[200];
   qv_status s = f->spill ? f->store->writer_read_at(f->spill, pc->ent.offset, sbuf, sl, err)
                          : qv_error_set(err, QV_E_STATE, "the unflushed layer is gone");
-  uint64_t hash = 0;
-  if (s == QV_OK) s = qv__nd_block_hash(&pc->ent, sbuf, &hash, err);
-  if (s == QV_OK && hash != pc->ent.hash)
-    s = qv_error_set_at(err, QV_E_CORRUPT, (int64_t)pc->ent.offset, "checksum mismatch");
-  if (s == QV_OK && !plain) s = qv__nd_block_decode(&pc->ent, sbuf, dst, err);
+  if (s == QV_OK && qv__nd_seg_count(&pc->ent) > 1) { /* one pass, on the crew */
+    s = check_segments(f, &pc->ent, sbuf, plain ? NULL : dst, NULL, err);
+  } else if (s == QV_OK) {
+    if (qv__nd_hash(sbuf, sl) != pc->ent.hash)
+      s = qv_error_set_at(err, QV_E_CORRUPT, (int64_t)pc->ent.offset, "checksum mismatch");
+    else if (!plain)
+      s = qv__nd_decode(pc->ent.codec, sbuf, sl, dst, (size_t)pc->ent.raw_len, err);
+  }
   if (s < 0) {
     qv__nd_coord_str(m, pc->chunk, cs, sizeof cs);
     qv_error_prefix(err, "unflushed block of '%s' chunk %s (read back from the store): ", m->name, cs);
@@ -106,12 +113,12 @@ static qv_status block_mismatch(qv_error *err, const nd_layer *L, const nd_meta 
 /* Where the segments of a block not in a mapping are read from: each segment is read by the
  * thread that checks it, into its place in the block buffer (several reads at once, like the
  * ranged reads of an object store). */
-typedef struct segsrc {
+struct segsrc {
   qv_nd_store *store;
   const char *path;
   uint64_t offset; /* the block's offset in the object */
   uint8_t *buf;    /* where the block goes (the segrun's blk) */
-} segsrc;
+};
 
 typedef struct segrun {
   const nd_chunk_ent *ce;
@@ -355,19 +362,9 @@ static qv_status get_chunk(qv_nd_file *f, const nd_res *r, uint64_t c, chunk_ref
 /* ---- regions ---- */
 static qv_status check_region(const nd_meta *m, const uint64_t *start, const uint64_t *shape,
                               uint64_t *nelem, qv_error *err) {
-  uint64_t n = 1;
   if (m->rank && (!start || !shape))
     return qv_error_set(err, QV_E_INVALID, "array '%s': start and shape are required", m->name);
-  for (uint32_t k = 0; k < m->rank; k++) {
-    if (shape[k] > m->shape[k] || start[k] > m->shape[k] - shape[k])
-      return qv_error_set(err, QV_E_RANGE,
-                          "array '%s': region [%llu, +%llu) in dimension %u is outside its extent %llu",
-                          m->name, (unsigned long long)start[k], (unsigned long long)shape[k], k,
-                          (unsigned long long)m->shape[k]);
-    n *= shape[k];
-  }
-  *nelem = n;
-  return QV_OK;
+  return qv__nd_region_check(m->name, m->rank, m->shape, start, shape, nelem, err);
 }
 
 /* Iterates the chunks a region touches; calls fn with chunk number, chunk origin/extent and
@@ -782,8 +779,11 @@ qv_status qv__nd_chunk_view(qv_nd_file *f, const char *name, const uint64_t *sta
   nd_res r;
   qv_status s = qv__nd_resolve(f, name, &r, err);
   const nd_meta *m = s == QV_OK ? r.meta : NULL;
+  uint64_t c = 0, nelem;
+  /* the region is the caller's: in range before it picks a chunk (a start past the end would
+   * otherwise name another chunk of the grid) */
+  if (s == QV_OK) s = check_region(m, start, shape, &nelem, err);
   if (s == QV_OK && (qv__nd_type_var(m->dtype) || m->dtype.type == QV_ND_BOOL || !m->rank)) s = QV_E_UNSUPPORTED;
-  uint64_t c = 0;
   for (uint32_t k = 0; s == QV_OK && k < m->rank; k++) { /* exactly one chunk, whole */
     uint64_t i = start[k] / m->chunk[k], org = i * m->chunk[k];
     uint64_t ext = m->shape[k] - org < m->chunk[k] ? m->shape[k] - org : m->chunk[k];

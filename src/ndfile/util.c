@@ -533,3 +533,19 @@ void qv__nd_region_or_all(uint32_t rank, const uint64_t *array_shape, const uint
     sh[k] = shape ? shape[k] : (st[k] <= array_shape[k] ? array_shape[k] - st[k] : 0);
   }
 }
+
+qv_status qv__nd_region_check(const char *name, uint32_t rank, const uint64_t *array_shape,
+                              const uint64_t *start, const uint64_t *shape, uint64_t *nelem,
+                              qv_error *err) {
+  uint64_t n = 1;
+  for (uint32_t k = 0; k < rank; k++) {
+    if (shape[k] > array_shape[k] || start[k] > array_shape[k] - shape[k])
+      return qv_error_set(err, QV_E_RANGE,
+                          "array '%s': region [%llu, +%llu) in dimension %u is outside its extent %llu",
+                          name, (unsigned long long)start[k], (unsigned long long)shape[k], k,
+                          (unsigned long long)array_shape[k]);
+    n *= shape[k]; /* at most the array's element count */
+  }
+  *nelem = n;
+  return QV_OK;
+}

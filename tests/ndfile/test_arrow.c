@@ -215,5 +215,38 @@ static void test_chunk_views(void) {
   free(v);
 }
 
+/* A region outside the array fails with QV_E_RANGE, also where it has the shape of a whole
+ * chunk (the zero-copy view must not map a start past the end onto another chunk), and before
+ * an output buffer is sized by it. */
+static void test_view_region_outside(void) {
+  static const uint64_t shape[2] = {4, 4}, chunk[2] = {2, 2}, z[2] = {0, 0};
+  int32_t v[16];
+  for (int i = 0; i < 16; i++) v[i] = i + 1;
+  qv_nd_store *st;
+  qv_nd_file *f;
+  qv_error err;
+  QV_REQUIRE_OK(qv_nd_store_memory_new(NULL, &st, NULL));
+  QV_REQUIRE_OK(qv_nd_create(st, "o.nd", NULL, &f, NULL));
+  QV_REQUIRE_OK(nd_define(f, "m", (qv_nd_dtype){QV_ND_INT32, 0}, 2, shape, chunk, 0, NULL));
+  QV_REQUIRE_OK(qv_nd_write(f, "m", z, shape, v, sizeof v, NULL));
+  QV_REQUIRE_OK(qv_nd_flush(f, NULL));
+  qv_array *arr = NULL;
+  QV_REQUIRE_OK(qv_nd_read_arrow(f, "m", (uint64_t[]){2, 2}, chunk, NULL, &arr, NULL)); /* a view */
+  QV_CHECK(!qv_buffer_is_owned(&qv_array_child(arr, 0)->buffers[1]));
+  qv_array_unref(arr);
+  static const uint64_t outside[][2] = {{0, 6}, {6, 0}, {2, 6}, {0, 4}, {4, 2}};
+  /* a shape far larger than the array: QV_E_RANGE before any output is allocated for it */
+  arr = NULL;
+  QV_CHECK_STATUS_E(qv_nd_read_arrow(f, "m", z, (uint64_t[]){(uint64_t)1 << 40, 4}, NULL, &arr, &err), QV_E_RANGE, &err);
+  if (arr) qv_array_unref(arr);
+  for (size_t i = 0; i < sizeof outside / sizeof outside[0]; i++) {
+    arr = NULL;
+    QV_CHECK_STATUS_E(qv_nd_read_arrow(f, "m", outside[i], chunk, NULL, &arr, &err), QV_E_RANGE, &err);
+    if (arr) qv_array_unref(arr);
+  }
+  qv_nd_close(f);
+  qv_nd_store_close(st);
+}
+
 QV_TEST_MAIN(QV_CASE(test_float_grid_roundtrip), QV_CASE(test_flat_bool_timestamp_strings),
-             QV_CASE(test_chunk_views))
+             QV_CASE(test_chunk_views), QV_CASE(test_view_region_outside))

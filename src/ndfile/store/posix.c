@@ -108,7 +108,7 @@ static void iov_advance(const qv_nd_iovec *iov, size_t n, size_t *i, size_t *don
   *done += got;
 }
 
-/* Scattered read: preadv over batches of at most 1024 buffers, resuming after short reads. */
+/* Scattered read: preadv over batches of at most ND_IOV_MAX buffers, resuming after short reads. */
 static qv_status p_read_atv(qv_nd_store *st, const char *path, uint64_t off, const qv_nd_iovec *iov,
                             size_t n, qv_error *err) {
   pstore *s = (pstore *)st;
